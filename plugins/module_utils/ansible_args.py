@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ovirt_kubevirt.bridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared argument specs: the oVirt ``auth`` dict and the Kubernetes options.
+
+One place for both, each with its environment fallbacks, so that every module
+takes the same connection options and ``module_defaults`` for the
+``group/ovirt_kubevirt.bridge.all`` action group sets them once.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict
+
+from ansible.module_utils.basic import env_fallback
+
+OVIRT_AUTH_SPEC: Dict[str, Any] = {
+    "auth": {
+        "type": "dict",
+        "apply_defaults": True,
+        "options": {
+            "url": {"type": "str", "fallback": (env_fallback, ["OVIRT_URL"])},
+            "username": {"type": "str", "fallback": (env_fallback, ["OVIRT_USERNAME"])},
+            "password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["OVIRT_PASSWORD"])},
+            "token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["OVIRT_TOKEN"])},
+            "ca_file": {"type": "path", "fallback": (env_fallback, ["OVIRT_CAFILE"])},
+            "insecure": {"type": "bool", "default": False, "fallback": (env_fallback, ["OVIRT_INSECURE"])},
+            "timeout": {"type": "int", "default": 120},
+            "headers": {"type": "dict"},
+        },
+    },
+}
+
+K8S_AUTH_SPEC: Dict[str, Any] = {
+    "host": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_HOST"])},
+    "api_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["K8S_AUTH_API_KEY"])},
+    # A kubeconfig may be given inline as a dict holding credentials.
+    "kubeconfig": {"type": "raw", "no_log": True, "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG"])},
+    "context": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_CONTEXT"])},
+    "ca_cert": {"type": "path", "aliases": ["ssl_ca_cert"], "fallback": (env_fallback, ["K8S_AUTH_SSL_CA_CERT"])},
+    "validate_certs": {"type": "bool", "aliases": ["verify_ssl"], "fallback": (env_fallback, ["K8S_AUTH_VERIFY_SSL"])},
+}
+
+
+def connection_argument_spec() -> Dict[str, Any]:
+    """Both connection option sets, copied so a module can extend them safely."""
+    spec: Dict[str, Any] = copy.deepcopy(OVIRT_AUTH_SPEC)
+    spec.update(copy.deepcopy(K8S_AUTH_SPEC))
+    return spec
+
+
+def k8s_params(params: Dict[str, Any]) -> Dict[str, Any]:
+    """The Kubernetes connection options out of a module's validated params."""
+    return {key: params.get(key) for key in K8S_AUTH_SPEC}
