@@ -1,0 +1,325 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ovirt_kubevirt.bridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubernetes operations the collection needs, over a DynamicClient.
+
+The service layer between the client (k8s_client) and the cores: plain dicts
+in and out, API errors turned into the collection's errors with the server's
+reason, updates retried on conflict with a fresh read, batches run
+concurrently under a bound, and watches that resume after 410 Gone or a
+dropped connection by relisting (consumers are level-triggered).
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar
+
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
+    ApiError,
+    ConflictError,
+    NotFoundError,
+)
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_client import require_kubernetes
+
+try:
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+    from kubernetes import watch as k8s_watch
+    from urllib3.exceptions import HTTPError as Urllib3Error
+except Exception:  # pylint: disable=broad-except  # reported by require_kubernetes() on use
+    ApiException = DynamicApiError = ResourceNotFoundError = Urllib3Error = None
+    k8s_watch = None
+
+T = TypeVar("T")
+Obj = Dict[str, Any]
+
+CONFLICT_RETRIES = 5
+# A watch request is closed and resumed at least this often, so a half-open
+# connection to a restarted API server is noticed.
+WATCH_WINDOW_S = 30
+RETRY_BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+def _api_errors() -> Tuple[type, ...]:
+    return tuple(e for e in (ApiException, DynamicApiError) if e is not None)
+
+
+def _transport_errors() -> Tuple[type, ...]:
+    return tuple(e for e in (Urllib3Error, OSError) if e is not None)
+
+
+def _status_of(exc: BaseException) -> Tuple[Optional[int], str]:
+    """HTTP status and the server's message from an API exception."""
+    status = getattr(exc, "status", None)
+    body = getattr(exc, "body", None) or ""
+    message = getattr(exc, "reason", "") or ""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if body:
+        try:
+            import json  # local: only needed on the error path
+            parsed = json.loads(body)
+            message = parsed.get("message") or message
+        except ValueError:
+            message = body[:500]
+    return status, message
+
+
+def translate(exc: BaseException, what: str) -> Exception:
+    """The collection's error for an API or transport failure while doing ``what``."""
+    if _api_errors() and isinstance(exc, _api_errors()):
+        status, message = _status_of(exc)
+        if status == 404:
+            return NotFoundError(f"{what}: not found ({message})", status=status)
+        if status == 409:
+            return ConflictError(f"{what}: conflict ({message})", status=status)
+        return ApiError(f"{what}: the Kubernetes API answered {status}: {message}", status=status, reason=message)
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return ApiError(
+            f"{what}: the Kubernetes API server's certificate is not trusted ({text[:300]}); pass its CA with "
+            "ca_cert (K8S_AUTH_SSL_CA_CERT) or a kubeconfig that names it"
+        )
+    return ApiError(f"{what}: the Kubernetes API is unreachable: {text[:500]}")
+
+
+class KubeService:
+    """Kubernetes reads and writes as plain dicts, with the collection's errors."""
+
+    def __init__(self, client: Any) -> None:
+        require_kubernetes()
+        self.client = client
+        self._resources: Dict[Tuple[str, str], Any] = {}
+
+    # -- discovery ---------------------------------------------------------
+    def resource(self, api_version: str, kind: str) -> Any:
+        key = (api_version, kind)
+        if key not in self._resources:
+            try:
+                self._resources[key] = self.client.resources.get(api_version=api_version, kind=kind)
+            except ResourceNotFoundError as exc:
+                raise NotFoundError(
+                    f"the Kubernetes API serves no {kind} in {api_version}; is the CRD (or API group) installed?"
+                ) from exc
+            except _api_errors() + _transport_errors() as exc:
+                raise translate(exc, f"discovering {kind} {api_version}") from exc
+        return self._resources[key]
+
+    def has_resource(self, api_version: str, kind: str) -> bool:
+        try:
+            self.resource(api_version, kind)
+        except NotFoundError:
+            return False
+        return True
+
+    def request(self, method: str, path: str, body: Optional[Obj] = None, what: Optional[str] = None) -> Obj:
+        """A raw API request (subresources, discovery); returns the decoded JSON body."""
+        try:
+            result = self.client.request(method, path, body=body)
+        except _api_errors() + _transport_errors() as exc:
+            raise translate(exc, what or f"{method} {path}") from exc
+        return _to_dict(result)
+
+    # -- reads -------------------------------------------------------------
+    def get(self, api_version: str, kind: str, name: str, namespace: Optional[str] = None) -> Optional[Obj]:
+        """The object, or None when it does not exist."""
+        try:
+            return _to_dict(self.resource(api_version, kind).get(name=name, namespace=namespace))
+        except _api_errors() as exc:
+            if getattr(exc, "status", None) == 404:
+                return None
+            raise translate(exc, f"reading {kind} {_ref(name, namespace)}") from exc
+        except _transport_errors() as exc:
+            raise translate(exc, f"reading {kind} {_ref(name, namespace)}") from exc
+
+    def list(self, api_version: str, kind: str, namespace: Optional[str] = None,
+             label_selector: Optional[str] = None, field_selector: Optional[str] = None) -> Tuple[List[Obj], str]:
+        """Every matching object and the list's resourceVersion (to watch from)."""
+        try:
+            result = _to_dict(self.resource(api_version, kind).get(
+                namespace=namespace, label_selector=label_selector, field_selector=field_selector))
+        except _api_errors() + _transport_errors() as exc:
+            raise translate(exc, f"listing {kind} in {namespace or 'all namespaces'}") from exc
+        return result.get("items") or [], (result.get("metadata") or {}).get("resourceVersion", "")
+
+    # -- writes ------------------------------------------------------------
+    def create(self, obj: Obj, dry_run: bool = False) -> Obj:
+        meta = obj.get("metadata", {})
+        what = f"creating {obj.get('kind')} {_ref(meta.get('name'), meta.get('namespace'))}"
+        try:
+            return _to_dict(self.resource(obj["apiVersion"], obj["kind"]).create(
+                body=obj, namespace=meta.get("namespace"), **_dry_run(dry_run)))
+        except _api_errors() + _transport_errors() as exc:
+            raise translate(exc, what) from exc
+
+    def replace(self, obj: Obj, dry_run: bool = False) -> Obj:
+        """Replace guarded by metadata.resourceVersion: a concurrent change is a ConflictError."""
+        meta = obj.get("metadata", {})
+        what = f"updating {obj.get('kind')} {_ref(meta.get('name'), meta.get('namespace'))}"
+        try:
+            return _to_dict(self.resource(obj["apiVersion"], obj["kind"]).replace(
+                body=obj, name=meta["name"], namespace=meta.get("namespace"), **_dry_run(dry_run)))
+        except _api_errors() + _transport_errors() as exc:
+            raise translate(exc, what) from exc
+
+    def patch_merge(self, api_version: str, kind: str, name: str, namespace: Optional[str], patch: Obj,
+                    dry_run: bool = False) -> Obj:
+        try:
+            return _to_dict(self.resource(api_version, kind).patch(
+                body=patch, name=name, namespace=namespace, content_type="application/merge-patch+json",
+                **_dry_run(dry_run)))
+        except _api_errors() + _transport_errors() as exc:
+            raise translate(exc, f"patching {kind} {_ref(name, namespace)}") from exc
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: Optional[str] = None,
+               dry_run: bool = False, propagation: str = "Background") -> bool:
+        """Delete; False when it was already gone."""
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
+        if dry_run:
+            body["dryRun"] = ["All"]
+        try:
+            self.resource(api_version, kind).delete(name=name, namespace=namespace, body=body)
+        except _api_errors() as exc:
+            if getattr(exc, "status", None) == 404:
+                return False
+            raise translate(exc, f"deleting {kind} {_ref(name, namespace)}") from exc
+        except _transport_errors() as exc:
+            raise translate(exc, f"deleting {kind} {_ref(name, namespace)}") from exc
+        return True
+
+    def update(self, api_version: str, kind: str, name: str, namespace: Optional[str],
+               mutate: Callable[[Obj], Optional[Obj]], dry_run: bool = False) -> Tuple[Optional[Obj], bool]:
+        """Read, mutate, replace; on a conflict read again and retry.
+
+        ``mutate`` returns the desired object, or None when nothing needs to
+        change (then nothing is written). Returns (object, changed).
+        """
+        for attempt in range(CONFLICT_RETRIES):
+            current = self.get(api_version, kind, name, namespace)
+            if current is None:
+                raise NotFoundError(f"{kind} {_ref(name, namespace)} does not exist")
+            desired = mutate(_deepcopy(current))
+            if desired is None:
+                return current, False
+            desired.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
+            try:
+                return self.replace(desired, dry_run=dry_run), True
+            except ConflictError:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
+                time.sleep(RETRY_BACKOFF_S[attempt])
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- batches -----------------------------------------------------------
+    @staticmethod
+    def run_batch(calls: Sequence[Callable[[], T]], max_workers: int = 8) -> List[Tuple[Optional[T], Optional[Exception]]]:
+        """Run independent API calls concurrently; one result or error per call, in order."""
+        def guarded(call: Callable[[], T]) -> Tuple[Optional[T], Optional[Exception]]:
+            try:
+                return call(), None
+            except Exception as exc:  # pylint: disable=broad-except  # reported per item to the caller
+                return None, exc
+
+        if len(calls) <= 1 or max_workers <= 1:
+            return [guarded(c) for c in calls]
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(calls))) as pool:
+            return list(pool.map(guarded, calls))
+
+    # -- watches -----------------------------------------------------------
+    def watch(self, api_version: str, kind: str, namespace: Optional[str] = None,
+              label_selector: Optional[str] = None, field_selector: Optional[str] = None,
+              timeout_s: float = 60.0, resource_version: Optional[str] = None) -> Iterator[Tuple[str, Obj]]:
+        """Yield (event type, object) until ``timeout_s`` passes or the consumer stops.
+
+        Starts with the current state ('SYNC' events for every listed object)
+        unless ``resource_version`` is given. After a 410 Gone or a dropped
+        connection it relists and yields 'SYNC' events again, so a consumer
+        that treats every event as the object's current state never misses a
+        change.
+        """
+        deadline = time.monotonic() + timeout_s
+        rv = resource_version
+        failures = 0
+        while time.monotonic() < deadline:
+            if rv is None:
+                try:
+                    items, rv = self.list(api_version, kind, namespace, label_selector, field_selector)
+                except ApiError:
+                    failures = _backoff(failures, deadline)
+                    continue
+                for item in items:
+                    yield "SYNC", item
+            window = max(1, min(WATCH_WINDOW_S, int(deadline - time.monotonic() + 0.999)))
+            try:
+                for event_type, obj in self._watch_window(api_version, kind, namespace, label_selector,
+                                                          field_selector, rv, window):
+                    if event_type == "GONE":
+                        rv = None
+                        break
+                    rv = obj.get("metadata", {}).get("resourceVersion") or rv
+                    if event_type != "BOOKMARK":
+                        yield event_type, obj
+                    if time.monotonic() >= deadline:
+                        return
+                failures = 0
+            except _api_errors() + _transport_errors() as exc:
+                if getattr(exc, "status", None) == 410:
+                    rv = None
+                    continue
+                rv = None  # the connection dropped: relist, as the server may have lost our version
+                failures = _backoff(failures, deadline)
+
+    def _watch_window(self, api_version: str, kind: str, namespace: Optional[str], label_selector: Optional[str],
+                      field_selector: Optional[str], rv: str, window: int) -> Iterator[Tuple[str, Obj]]:
+        resource = self.resource(api_version, kind)
+        watcher = k8s_watch.Watch()
+        # serialize=False keeps events as plain dicts, as DynamicClient.watch does.
+        kwargs: Dict[str, Any] = {"resource_version": rv, "timeout_seconds": window, "allow_watch_bookmarks": True,
+                                  "_request_timeout": window + 5, "serialize": False}
+        if namespace:
+            kwargs["namespace"] = namespace
+        if label_selector:
+            kwargs["label_selector"] = label_selector
+        if field_selector:
+            kwargs["field_selector"] = field_selector
+        try:
+            for event in watcher.stream(resource.get, **kwargs):
+                raw = event.get("raw_object") or _to_dict(event.get("object"))
+                if event.get("type") == "ERROR":
+                    if raw.get("code") == 410:
+                        yield "GONE", raw
+                        return
+                    status, message = raw.get("code"), raw.get("message")
+                    raise ApiError(f"watching {kind}: {status} {message}", status=status, reason=message)
+                yield event["type"], raw
+        finally:
+            watcher.stop()
+
+
+def _backoff(failures: int, deadline: float) -> int:
+    delay = RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S) - 1)]
+    time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
+    return failures + 1
+
+
+def _dry_run(dry_run: bool) -> Dict[str, str]:
+    return {"dry_run": "All"} if dry_run else {}
+
+
+def _ref(name: Optional[str], namespace: Optional[str]) -> str:
+    return f"{namespace}/{name}" if namespace else str(name)
+
+
+def _to_dict(obj: Any) -> Obj:
+    if obj is None:
+        return {}
+    if isinstance(obj, dict):
+        return obj
+    to_dict = getattr(obj, "to_dict", None)
+    return to_dict() if callable(to_dict) else dict(obj)
+
+
+def _deepcopy(obj: Obj) -> Obj:
+    import copy  # local: keeps module import cheap for the sanity import test
+    return copy.deepcopy(obj)

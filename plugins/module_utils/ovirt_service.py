@@ -1,0 +1,161 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ovirt_kubevirt.bridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""oVirt engine operations the collection needs, over an ovirtsdk4 Connection.
+
+Lookups by name or id with errors that name what is missing, events whose
+(origin, custom_id) pair makes a replay a no-op, host maintenance with a
+reason, and VM actions. Engine faults are re-raised with their reason.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
+    ApiError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+)
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_client import describe_error, require_ovirtsdk
+
+EVENT_ORIGIN = "ovirt_kubevirt"
+EVENT_SEVERITIES = ("normal", "warning", "error", "alert")
+
+
+def _search_value(value: str) -> str:
+    """Quote a value for the engine's search language, so input cannot add clauses."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class OvirtService:
+    """Engine reads and writes, with the collection's errors."""
+
+    def __init__(self, connection: Any) -> None:
+        self.sdk = require_ovirtsdk()
+        self.connection = connection
+        self.system = connection.system_service()
+
+    def _call(self, what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except self.sdk.NotFoundError as exc:
+            raise NotFoundError(f"{what}: not found ({describe_error(exc)})", status=404) from exc
+        except self.sdk.Error as exc:
+            code = getattr(exc, "code", None)
+            error_class = ConflictError if code == 409 else ApiError
+            raise error_class(f"{what}: the oVirt engine refused: {describe_error(exc)}", status=code,
+                              reason=describe_error(exc)) from exc
+
+    # -- lookups ------------------------------------------------------------
+    def cluster(self, name_or_id: str) -> Any:
+        return self._find(self.system.clusters_service(), "cluster", name_or_id)
+
+    def host(self, name_or_id: str) -> Any:
+        return self._find(self.system.hosts_service(), "host", name_or_id)
+
+    def vm(self, name_or_id: str, all_content: bool = True) -> Any:
+        return self._find(self.system.vms_service(), "VM", name_or_id, all_content=all_content)
+
+    def datacenter(self, name_or_id: str) -> Any:
+        return self._find(self.system.data_centers_service(), "datacenter", name_or_id)
+
+    def _find(self, collection: Any, kind: str, name_or_id: str, **kwargs: Any) -> Any:
+        if not name_or_id:
+            raise InputError(f"no {kind} named: give its name or id")
+        found = self._call(f"looking up {kind} {name_or_id!r}", collection.list,
+                           search=f"name={_search_value(name_or_id)}", **kwargs)
+        matches = [obj for obj in found if obj.name == name_or_id]
+        if not matches:
+            try:
+                return self._call(f"looking up {kind} {name_or_id!r}", collection.service(name_or_id).get, **kwargs)
+            except (NotFoundError, ApiError):
+                raise NotFoundError(f"the oVirt engine has no {kind} named or with id {name_or_id!r}") from None
+        if len(matches) > 1:
+            raise InputError(f"{len(matches)} {kind}s are named {name_or_id!r}; give the id instead")
+        return matches[0]
+
+    def clusters(self) -> List[Any]:
+        return self._call("listing clusters", self.system.clusters_service().list)
+
+    def hosts(self, cluster_name: Optional[str] = None) -> List[Any]:
+        search = f"cluster={_search_value(cluster_name)}" if cluster_name else None
+        return self._call("listing hosts", self.system.hosts_service().list, search=search)
+
+    def vms(self, cluster_name: Optional[str] = None, all_content: bool = False) -> List[Any]:
+        search = f"cluster={_search_value(cluster_name)}" if cluster_name else None
+        return self._call("listing VMs", self.system.vms_service().list, search=search, all_content=all_content)
+
+    # -- events ---------------------------------------------------------------
+    def event_exists(self, custom_id: int) -> bool:
+        events = self._call("reading events", self.system.events_service().list,
+                            search=f"origin={EVENT_ORIGIN} and custom_event_id={custom_id}")
+        return any(e.origin == EVENT_ORIGIN and e.custom_id == custom_id for e in events)
+
+    def post_event(self, custom_id: int, description: str, severity: str = "normal", *,
+                   cluster_id: Optional[str] = None, host_id: Optional[str] = None,
+                   vm_id: Optional[str] = None, check_mode: bool = False) -> bool:
+        """Post an audit event once; False when this (origin, custom_id) was already posted."""
+        if severity not in EVENT_SEVERITIES:
+            raise InputError(f"unknown event severity {severity!r}; use one of {', '.join(EVENT_SEVERITIES)}")
+        if self.event_exists(custom_id):
+            return False
+        if check_mode:
+            return True
+        types = self.sdk.types
+        event = types.Event(
+            origin=EVENT_ORIGIN,
+            custom_id=custom_id,
+            severity=types.LogSeverity(severity),
+            description=description[:4000],
+            cluster=types.Cluster(id=cluster_id) if cluster_id else None,
+            host=types.Host(id=host_id) if host_id else None,
+            vm=types.Vm(id=vm_id) if vm_id else None,
+        )
+        try:
+            self._call("posting an event", self.system.events_service().add, event)
+        except (ConflictError, ApiError) as exc:
+            # The engine answers 400 when (origin, custom_id) exists: a concurrent
+            # writer posted the same event first, and that is our event.
+            if self.event_exists(custom_id):
+                return False
+            raise exc
+        return True
+
+    # -- hosts ----------------------------------------------------------------
+    def deactivate_host(self, host: Any, reason: str) -> bool:
+        """Put a host into maintenance with a reason; False when it already is."""
+        if _status(host) == "maintenance":
+            return False
+        service = self.system.hosts_service().host_service(host.id)
+        self._call(f"moving host {host.name} to maintenance", service.deactivate, reason=reason)
+        return True
+
+    def activate_host(self, host: Any) -> bool:
+        if _status(host) == "up":
+            return False
+        service = self.system.hosts_service().host_service(host.id)
+        self._call(f"activating host {host.name}", service.activate)
+        return True
+
+    # -- VMs ------------------------------------------------------------------
+    def vm_action(self, vm: Any, action: str, **kwargs: Any) -> None:
+        service = self.system.vms_service().vm_service(vm.id)
+        self._call(f"{action} of VM {vm.name}", getattr(service, action), **kwargs)
+
+    def vm_service(self, vm_id: str) -> Any:
+        return self.system.vms_service().vm_service(vm_id)
+
+
+def _status(obj: Any) -> str:
+    status = getattr(obj, "status", None)
+    return getattr(status, "value", str(status) if status is not None else "")
+
+
+def status_of(obj: Any) -> str:
+    """An SDK object's status as the engine's lowercase string (e.g. 'up')."""
+    return _status(obj)
+
+
+def host_summary(host: Any) -> Dict[str, Any]:
+    return {"id": host.id, "name": host.name, "status": _status(host)}

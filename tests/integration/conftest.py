@@ -1,0 +1,103 @@
+"""Integration fixtures: one lab per test session, and playbooks run as users run them.
+
+Set LAB_DIR to a running lab (`tests/lab/labctl up --dir DIR`) to reuse it
+across pytest runs while developing; otherwise the session starts its own lab
+in a temporary directory and stops it at the end.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LAB_ROOT = REPO_ROOT / "tests" / "lab"
+sys.path.insert(0, str(LAB_ROOT))
+
+import labctl  # noqa: E402  (needs LAB_ROOT on sys.path)
+
+COLLECTIONS = REPO_ROOT / ".build" / "collections"
+
+
+@dataclass
+class Lab:
+    dir: Path
+    env: dict[str, str]
+
+    def command_env(self, **extra: str) -> dict[str, str]:
+        """The process environment of a user who sourced DIR/env."""
+        env = dict(os.environ)
+        env.update(self.env)
+        env.update(
+            ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
+            ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+            ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+            ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+            ANSIBLE_LOCALHOST_WARNING="false",
+            ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        )
+        env.update(extra)
+        return env
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    stdout: str
+    stderr: str
+    data: dict[str, Any]
+
+    def task_results(self, name: str) -> list[dict[str, Any]]:
+        """Per-host results of every task with this name, in play order."""
+        found = []
+        for play in self.data.get("plays", []):
+            for task in play.get("tasks", []):
+                if task["task"]["name"] == name:
+                    found.extend(task["hosts"].values())
+        return found
+
+    def result(self, name: str) -> dict[str, Any]:
+        results = self.task_results(name)
+        assert results, f"no task named {name!r} ran; stderr: {self.stderr[-2000:]}"
+        return results[-1]
+
+
+def _lab_running(run_dir: Path) -> bool:
+    return labctl.status(run_dir).get("running", False)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    reuse = os.environ.get("LAB_DIR")
+    if reuse and _lab_running(Path(reuse)):
+        yield Lab(Path(reuse), labctl.read_env(Path(reuse)))
+        return
+    run_dir = tmp_path_factory.mktemp("lab")
+    labctl.up(run_dir, labctl.DEFAULT_TOPOLOGY)
+    try:
+        yield Lab(run_dir, labctl.read_env(run_dir))
+    finally:
+        labctl.down(run_dir)
+
+
+def run_playbook(lab: Lab, tasks: list[dict[str, Any]], tmp_path: Path, *, extra_args: list[str] | None = None,
+                 env: dict[str, str] | None = None, gather_facts: bool = False) -> PlaybookRun:
+    """Run tasks on localhost through ansible-playbook, the way users run the collection."""
+    playbook = [{"name": "test", "hosts": "localhost", "connection": "local", "gather_facts": gather_facts, "tasks": tasks}]
+    path = tmp_path / "playbook.yml"
+    path.write_text(yaml.safe_dump(playbook, sort_keys=False))
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(path)] + (extra_args or [])
+    proc = subprocess.run(command, capture_output=True, text=True, env=lab.command_env(**(env or {})), check=False)
+    try:
+        data = json.loads(proc.stdout[proc.stdout.index("{"):]) if "{" in proc.stdout else {}
+    except json.JSONDecodeError:
+        data = {}
+    return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, data)
