@@ -12,6 +12,7 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
+    ApiError,
     InputError,
     MissingLibraryError,
 )
@@ -84,8 +85,28 @@ def _apply_overrides(configuration: Any, params: Dict[str, Any]) -> None:
         configuration.verify_ssl = bool(params["validate_certs"])
 
 
+def unreachable_error(exc: BaseException, what: str) -> ApiError:
+    """An error for a transport failure, telling how to fix an untrusted certificate."""
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return ApiError(
+            f"{what}: the Kubernetes API server's certificate is not trusted ({text[:300]}); pass its CA with "
+            "ca_cert (K8S_AUTH_SSL_CA_CERT) or a kubeconfig that names it"
+        )
+    return ApiError(f"{what}: the Kubernetes API is unreachable: {text[:500]}")
+
+
 def connect(params: Dict[str, Any]) -> Tuple[Any, List[str]]:
     """A DynamicClient and the warnings its settings deserve."""
     configuration = build_configuration(params)
     api_client = k8s_client_lib.ApiClient(configuration)
-    return DynamicClient(api_client), connection_warnings(params)
+    try:
+        # DynamicClient reads the server's discovery documents right away.
+        client = DynamicClient(api_client)
+    except Exception as exc:  # pylint: disable=broad-except  # urllib3, ssl and API errors alike
+        status = getattr(exc, "status", None)
+        if status:
+            raise ApiError(f"connecting to {configuration.host}: the Kubernetes API answered {status}: "
+                           f"{getattr(exc, 'reason', '')}", status=status) from exc
+        raise unreachable_error(exc, f"connecting to {configuration.host}") from exc
+    return client, connection_warnings(params)

@@ -20,7 +20,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors impor
     ConflictError,
     NotFoundError,
 )
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_client import require_kubernetes
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_client import require_kubernetes, unreachable_error
 
 try:
     from kubernetes.client.exceptions import ApiException
@@ -75,13 +75,7 @@ def translate(exc: BaseException, what: str) -> Exception:
         if status == 409:
             return ConflictError(f"{what}: conflict ({message})", status=status)
         return ApiError(f"{what}: the Kubernetes API answered {status}: {message}", status=status, reason=message)
-    text = str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-        return ApiError(
-            f"{what}: the Kubernetes API server's certificate is not trusted ({text[:300]}); pass its CA with "
-            "ca_cert (K8S_AUTH_SSL_CA_CERT) or a kubeconfig that names it"
-        )
-    return ApiError(f"{what}: the Kubernetes API is unreachable: {text[:500]}")
+    return unreachable_error(exc, what)
 
 
 class KubeService:

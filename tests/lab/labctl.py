@@ -40,7 +40,7 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 
 
-class LabError(RuntimeError):
+class LabError(kubelab.LabError):
     """A lab component failed; the message names it and quotes its log."""
 
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "restart":
             restart(run_dir, args.component)
             print(f"{args.component} restarted")
-    except (LabError, labtopology.TopologyError) as exc:
+    except (kubelab.LabError, labtopology.TopologyError) as exc:
         print(f"labctl {args.command}: {exc}", file=sys.stderr)
         return 1
     return 0
