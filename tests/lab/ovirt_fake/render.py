@@ -15,6 +15,8 @@ import ovirtsdk4.writers  # noqa: F401  registers the writers used below
 from lxml import etree
 from ovirtsdk4 import reader, types, writer
 
+import labtopology
+
 from . import API_PREFIX
 from .errors import ApiFault, invalid_enum
 from .seed import GIB, State
@@ -132,6 +134,8 @@ def disk(state: State, r: Record) -> types.Disk:
     cow = r["format"] == "cow"
     return _with_href(types.Disk(
         id=r["id"], alias=r["alias"], name=r["alias"],
+        # The active volume's id, as the engine reports it; derived so old state files keep working.
+        image_id=r.get("image_id") or labtopology.stable_id("volume", r["id"]),
         provisioned_size=r["provisioned_size"], actual_size=min(r["provisioned_size"], GIB),
         total_size=min(r["provisioned_size"], GIB), format=types.DiskFormat(r["format"]),
         qcow_version=types.QcowVersion.QCOW2_V3 if cow else None, sparse=r["sparse"],
