@@ -63,6 +63,7 @@ class OvirtVm:
     numa_nodes: List[Any]
     host_names: Dict[str, str]
     datacenter_id: Optional[str]
+    storage_domain_names: Dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _value(enum: Any) -> Optional[str]:
@@ -88,6 +89,12 @@ def read_vm(ovirt: Any, name_or_id: str) -> OvirtVm:
     disks_service = system.disks_service()
     for attachment in attachments:
         attachment.disk = ovirt._call(f"reading disk {attachment.disk.id}", disks_service.disk_service(attachment.disk.id).get)
+    domains: Dict[str, str] = {}
+    for attachment in attachments:
+        for domain in attachment.disk.storage_domains or []:
+            if domain.id not in domains:
+                domains[domain.id] = domain.name or ovirt._call(
+                    "reading a storage domain", system.storage_domains_service().storage_domain_service(domain.id).get).name
     nics = ovirt._call("reading NICs", vm_service.nics_service().list)
     profiles: Dict[str, Any] = {}
     networks: Dict[str, Any] = {}
@@ -114,6 +121,7 @@ def read_vm(ovirt: Any, name_or_id: str) -> OvirtVm:
         numa_nodes=_list(vm_service.numa_nodes_service().list),
         host_names=host_names,
         datacenter_id=cluster.data_center.id if cluster.data_center else None,
+        storage_domain_names=domains,
     )
 
 
@@ -146,7 +154,8 @@ def vm_config(data: OvirtVm) -> VmConfig:
         os_type=vm.os.type if vm.os else None,
         clock=Clock(timezone=vm.time_zone.name if vm.time_zone else None),
         sysinfo=engine_sysinfo(vm.id),
-        disks=[_disk(a, i, data.datacenter_id) for i, a in enumerate(_sorted_attachments(data.disk_attachments))],
+        disks=[_disk(a, i, data.datacenter_id, data.storage_domain_names)
+               for i, a in enumerate(_sorted_attachments(data.disk_attachments))],
         nics=[_nic(n, data) for n in data.nics],
         graphics=[Graphics(type=_value(g.protocol) or "vnc") for g in data.graphics],
         console=Console() if vm.console and vm.console.enabled else None,
@@ -222,7 +231,7 @@ def _sorted_attachments(attachments: List[Any]) -> List[Any]:
     return sorted(attachments, key=lambda a: (not a.bootable, a.disk.alias or a.disk.name or a.disk.id))
 
 
-def _disk(attachment: Any, index: int, pool_id: Optional[str]) -> Disk:
+def _disk(attachment: Any, index: int, pool_id: Optional[str], domain_names: Mapping[str, str]) -> Disk:
     disk = attachment.disk
     bus, prefix = _DISK_BUS.get(_value(attachment.interface) or "virtio", ("virtio", "vd"))
     domain = disk.storage_domains[0] if disk.storage_domains else None
@@ -243,7 +252,7 @@ def _disk(attachment: Any, index: int, pool_id: Optional[str]) -> Disk:
         pool_id=pool_id,
         lun_id=lun.id if lun is not None else None,
         name=disk.alias or disk.name,
-        storage_domain=domain.name if domain else None,
+        storage_domain=(domain.name or domain_names.get(domain.id)) if domain else None,
         size_bytes=disk.provisioned_size,
         format=fmt,  # type: ignore[arg-type]
         boot_order=1 if attachment.bootable else None,

@@ -38,8 +38,8 @@ class Lab:
         env.update(
             ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
             ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-            ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-            ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+            ANSIBLE_STDOUT_CALLBACK="results_json",
+            ANSIBLE_CALLBACK_PLUGINS=str(Path(__file__).resolve().parent / "callback_plugins"),
             ANSIBLE_LOCALHOST_WARNING="false",
             ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
             ANSIBLE_PYTHON_INTERPRETER=sys.executable,
