@@ -27,9 +27,17 @@ try:
     from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
     from kubernetes import watch as k8s_watch
     from urllib3.exceptions import HTTPError as Urllib3Error
+    API_ERRORS: Tuple[type, ...] = (ApiException, DynamicApiError)
+    TRANSPORT_ERRORS: Tuple[type, ...] = (Urllib3Error, OSError)
 except Exception:  # pylint: disable=broad-except  # reported by require_kubernetes() on use
-    ApiException = DynamicApiError = ResourceNotFoundError = Urllib3Error = None
     k8s_watch = None
+
+    class ResourceNotFoundError(Exception):  # type: ignore[no-redef]
+        """Stands in while the kubernetes library is missing; never raised."""
+
+    API_ERRORS = ()
+    TRANSPORT_ERRORS = (OSError,)
+ANY_ERRORS = API_ERRORS + TRANSPORT_ERRORS
 
 T = TypeVar("T")
 Obj = Dict[str, Any]
@@ -39,14 +47,6 @@ CONFLICT_RETRIES = 5
 # connection to a restarted API server is noticed.
 WATCH_WINDOW_S = 30
 RETRY_BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)
-
-
-def _api_errors() -> Tuple[type, ...]:
-    return tuple(e for e in (ApiException, DynamicApiError) if e is not None)
-
-
-def _transport_errors() -> Tuple[type, ...]:
-    return tuple(e for e in (Urllib3Error, OSError) if e is not None)
 
 
 def _status_of(exc: BaseException) -> Tuple[Optional[int], str]:
@@ -68,7 +68,7 @@ def _status_of(exc: BaseException) -> Tuple[Optional[int], str]:
 
 def translate(exc: BaseException, what: str) -> Exception:
     """The collection's error for an API or transport failure while doing ``what``."""
-    if _api_errors() and isinstance(exc, _api_errors()):
+    if isinstance(exc, API_ERRORS):
         status, message = _status_of(exc)
         if status == 404:
             return NotFoundError(f"{what}: not found ({message})", status=status)
@@ -96,7 +96,7 @@ class KubeService:
                 raise NotFoundError(
                     f"the Kubernetes API serves no {kind} in {api_version}; is the CRD (or API group) installed?"
                 ) from exc
-            except _api_errors() + _transport_errors() as exc:
+            except ANY_ERRORS as exc:
                 raise translate(exc, f"discovering {kind} {api_version}") from exc
         return self._resources[key]
 
@@ -111,7 +111,7 @@ class KubeService:
         """A raw API request (subresources, discovery); returns the decoded JSON body."""
         try:
             result = self.client.request(method, path, body=body)
-        except _api_errors() + _transport_errors() as exc:
+        except ANY_ERRORS as exc:
             raise translate(exc, what or f"{method} {path}") from exc
         return _to_dict(result)
 
@@ -120,11 +120,11 @@ class KubeService:
         """The object, or None when it does not exist."""
         try:
             return _to_dict(self.resource(api_version, kind).get(name=name, namespace=namespace))
-        except _api_errors() as exc:
+        except API_ERRORS as exc:
             if getattr(exc, "status", None) == 404:
                 return None
             raise translate(exc, f"reading {kind} {_ref(name, namespace)}") from exc
-        except _transport_errors() as exc:
+        except TRANSPORT_ERRORS as exc:
             raise translate(exc, f"reading {kind} {_ref(name, namespace)}") from exc
 
     def list(self, api_version: str, kind: str, namespace: Optional[str] = None,
@@ -133,7 +133,7 @@ class KubeService:
         try:
             result = _to_dict(self.resource(api_version, kind).get(
                 namespace=namespace, label_selector=label_selector, field_selector=field_selector))
-        except _api_errors() + _transport_errors() as exc:
+        except ANY_ERRORS as exc:
             raise translate(exc, f"listing {kind} in {namespace or 'all namespaces'}") from exc
         return result.get("items") or [], (result.get("metadata") or {}).get("resourceVersion", "")
 
@@ -144,7 +144,7 @@ class KubeService:
         try:
             return _to_dict(self.resource(obj["apiVersion"], obj["kind"]).create(
                 body=obj, namespace=meta.get("namespace"), **_dry_run(dry_run)))
-        except _api_errors() + _transport_errors() as exc:
+        except ANY_ERRORS as exc:
             raise translate(exc, what) from exc
 
     def replace(self, obj: Obj, dry_run: bool = False) -> Obj:
@@ -154,7 +154,7 @@ class KubeService:
         try:
             return _to_dict(self.resource(obj["apiVersion"], obj["kind"]).replace(
                 body=obj, name=meta["name"], namespace=meta.get("namespace"), **_dry_run(dry_run)))
-        except _api_errors() + _transport_errors() as exc:
+        except ANY_ERRORS as exc:
             raise translate(exc, what) from exc
 
     def patch_merge(self, api_version: str, kind: str, name: str, namespace: Optional[str], patch: Obj,
@@ -163,7 +163,7 @@ class KubeService:
             return _to_dict(self.resource(api_version, kind).patch(
                 body=patch, name=name, namespace=namespace, content_type="application/merge-patch+json",
                 **_dry_run(dry_run)))
-        except _api_errors() + _transport_errors() as exc:
+        except ANY_ERRORS as exc:
             raise translate(exc, f"patching {kind} {_ref(name, namespace)}") from exc
 
     def delete(self, api_version: str, kind: str, name: str, namespace: Optional[str] = None,
@@ -174,11 +174,11 @@ class KubeService:
             body["dryRun"] = ["All"]
         try:
             self.resource(api_version, kind).delete(name=name, namespace=namespace, body=body)
-        except _api_errors() as exc:
+        except API_ERRORS as exc:
             if getattr(exc, "status", None) == 404:
                 return False
             raise translate(exc, f"deleting {kind} {_ref(name, namespace)}") from exc
-        except _transport_errors() as exc:
+        except TRANSPORT_ERRORS as exc:
             raise translate(exc, f"deleting {kind} {_ref(name, namespace)}") from exc
         return True
 
@@ -257,7 +257,7 @@ class KubeService:
                     if time.monotonic() >= deadline:
                         return
                 failures = 0
-            except _api_errors() + _transport_errors() as exc:
+            except ANY_ERRORS as exc:
                 if getattr(exc, "status", None) == 410:
                     rv = None
                     continue

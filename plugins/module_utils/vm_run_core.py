@@ -1,0 +1,313 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ovirt_kubevirt.bridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run VMs the way their cluster's type says (the vm_run module's core).
+
+legacy cluster: start through the oVirt engine, as ovirt.ovirt does.
+kubevirt cluster (milestone 1): oVirt-side scheduling chooses the host, the
+VM's representation becomes a VirtualMachine pinned to that node with a
+``kubernetes.io/hostname`` nodeSelector, and it is started.
+
+Nothing running is ever touched: a VM that runs under oVirt keeps running
+there until its next start (even in a kubevirt cluster), and a VM whose VMI is
+active is left alone, so a second run writes nothing. Reads are batched: one
+list of oVirt VMs and hosts, one list of registry records, VirtualMachines and
+VMIs per namespace; writes to Kubernetes run concurrently under a bound.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, scheduler
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
+    BridgeError,
+    InputError,
+    NotFoundError,
+)
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt_vm import representation_to_vm
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import kubernetes_name
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import status_of
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_representation_core import ovirt_representation
+
+KUBEVIRT_API = "kubevirt.io/v1"
+SUBRESOURCES = "/apis/subresources.kubevirt.io/v1"
+ACTIVE_PHASES = ("Pending", "Scheduling", "Scheduled", "Running")
+FINAL_PHASES = ("Failed", "Succeeded")
+# oVirt statuses of a VM that is not down: it runs (or is being run) under oVirt.
+OVIRT_ACTIVE = ("up", "powering_up", "wait_for_launch", "reboot_in_progress", "migrating", "paused",
+                "powering_down", "restoring_state", "saving_state", "not_responding", "unknown")
+_QUANTITY = re.compile(r"^([0-9.]+)([KMGTE]i?|m)?$")
+_UNITS = {None: 1, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4, "K": 1000, "M": 1000**2, "G": 1000**3,
+          "T": 1000**4}
+
+
+@dataclasses.dataclass
+class Target:
+    """One VM to run, and what we know of it."""
+
+    name: str
+    vm: Any
+    cluster_id: str
+    record: Mapping[str, Any]
+    runtime: str = "legacy"
+    action: str = "none"
+    host: Optional[str] = None
+    namespace: Optional[str] = None
+    kubernetes_name: Optional[str] = None
+    current_vm: Optional[Dict[str, Any]] = None
+    current_vmi: Optional[Dict[str, Any]] = None
+    manifest: Optional[Dict[str, Any]] = None
+    representation: Optional[Dict[str, Any]] = None
+    error: Optional[str] = None
+
+    def result(self) -> Dict[str, Any]:
+        result = {"name": self.name, "runtime": self.runtime, "host": self.host, "changed": self.action != "none",
+                  "action": self.action}
+        if self.runtime == "kubevirt":
+            result.update(namespace=self.namespace, kubernetes_name=self.kubernetes_name)
+        return result
+
+
+def parse_quantity(value: Any) -> int:
+    """Bytes (or millicores' whole units) of a Kubernetes quantity such as '2Gi' or '1500m'."""
+    match = _QUANTITY.match(str(value))
+    if not match:
+        raise InputError(f"cannot read the Kubernetes quantity {value!r}")
+    number, unit = float(match.group(1)), match.group(2)
+    if unit == "m":
+        return int(number / 1000)
+    return int(number * _UNITS[unit])
+
+
+def vmi_load(vmi: Mapping[str, Any]) -> Dict[str, Any]:
+    """A VMI's CPU and memory in the scheduler's terms."""
+    domain = (vmi.get("spec") or {}).get("domain") or {}
+    cpu = domain.get("cpu") or {}
+    cpus = int(cpu.get("sockets", 1)) * int(cpu.get("cores", 1)) * int(cpu.get("threads", 1))
+    requests = (domain.get("resources") or {}).get("requests") or {}
+    memory = requests.get("memory") or (domain.get("memory") or {}).get("guest") or "0"
+    meta = vmi.get("metadata") or {}
+    return {"id": (meta.get("labels") or {}).get(registry.VM_ID_LABEL) or meta.get("uid"), "name": meta.get("name"),
+            "cpus": cpus, "memory_mib": parse_quantity(memory) // (1024 * 1024)}
+
+
+def ovirt_load(vm: Any) -> Dict[str, Any]:
+    topology = vm.cpu.topology if vm.cpu and vm.cpu.topology else None
+    cpus = (topology.sockets or 1) * (topology.cores or 1) * (topology.threads or 1) if topology else 1
+    ha = bool(vm.high_availability and vm.high_availability.enabled)
+    return {"id": vm.id, "name": vm.name, "cpus": cpus, "memory_mib": (vm.memory or 0) // (1024 * 1024),
+            "high_availability": ha}
+
+
+def host_inventory(hosts: Sequence[Any], ovirt_vms: Sequence[Any], vmis: Sequence[Mapping[str, Any]],
+                   node_map: Mapping[str, str]) -> List[Dict[str, Any]]:
+    """oVirt hosts with the load of both runtimes: oVirt VMs on the host, active VMIs on its node."""
+    by_node: Dict[str, List[Dict[str, Any]]] = {}
+    for vmi in vmis:
+        status = vmi.get("status") or {}
+        if status.get("phase") in ACTIVE_PHASES and status.get("nodeName"):
+            by_node.setdefault(status["nodeName"], []).append(vmi_load(vmi))
+    inventory = []
+    for host in hosts:
+        topology = host.cpu.topology if host.cpu and host.cpu.topology else None
+        cpus = (topology.sockets or 1) * (topology.cores or 1) * (topology.threads or 1) if topology else 1
+        loads = [ovirt_load(v) for v in ovirt_vms if v.host is not None and v.host.id == host.id
+                 and status_of(v) in OVIRT_ACTIVE]
+        loads += by_node.get(node_map.get(host.name, host.name), [])
+        inventory.append({
+            "name": host.name, "status": status_of(host), "cpus": cpus,
+            "memory_mib": (host.memory or 0) // (1024 * 1024),
+            "cpu_model": host.cpu.type if host.cpu else None, "vms": loads,
+        })
+    return inventory
+
+
+def _by_name(items: Sequence[Mapping[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    return {(i.get("metadata") or {}).get("name"): dict(i) for i in items}
+
+
+def _records(kube: Any) -> Dict[str, Mapping[str, Any]]:
+    grouped: Dict[str, List[Dict[str, Any]]] = {}
+    for obj in registry.find_records(kube, None):
+        cid = ((obj.get("metadata") or {}).get("labels") or {}).get(registry.CLUSTER_ID_LABEL)
+        if cid:
+            grouped.setdefault(cid, []).append(obj)
+    return {cid: (registry.pick_current(objs) or {}).get("data") or {} for cid, objs in grouped.items()}
+
+
+def plan_targets(ovirt: Any, kube: Any, names: Sequence[str]) -> Tuple[List[Target], List[Any], List[Any]]:
+    """Resolve every named VM and its cluster's type; unknown VMs fail before anything is written."""
+    if not names:
+        raise InputError("vms is empty: name at least one VM")
+    all_vms = list(ovirt.vms())
+    by_name = {v.name: v for v in all_vms}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise NotFoundError(f"the oVirt engine has no VM named {', '.join(repr(n) for n in unknown)}")
+    records = _records(kube)
+    targets = []
+    for name in dict.fromkeys(names):
+        vm = by_name[name]
+        cid = vm.cluster.id
+        record = records.get(cid) or {"type": "legacy"}
+        targets.append(Target(name=name, vm=vm, cluster_id=cid, record=record))
+    return targets, all_vms, list(ovirt.hosts())
+
+
+def _decide_kubevirt(target: Target, vms: Mapping[str, Dict[str, Any]], vmis: Mapping[str, Dict[str, Any]]) -> None:
+    target.runtime = "kubevirt"
+    target.namespace = target.record.get("namespace")
+    target.kubernetes_name = kubernetes_name(target.name)[0]
+    target.current_vm = vms.get(target.kubernetes_name)
+    target.current_vmi = vmis.get(target.kubernetes_name)
+    phase = ((target.current_vmi or {}).get("status") or {}).get("phase")
+    if phase in ACTIVE_PHASES:
+        target.host = (target.current_vmi.get("status") or {}).get("nodeName")
+        return
+    target.action = "start"
+
+
+def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping[str, Any],
+            network_map: Mapping[str, Any], policy: str = scheduler.DEFAULT_POLICY,
+            node_map: Optional[Mapping[str, str]] = None, exclude_hosts: Optional[Mapping[str, Sequence[str]]] = None,
+            check_mode: bool = False, max_workers: int = 8) -> Dict[str, Any]:
+    node_map = dict(node_map or {})
+    exclude_hosts = dict(exclude_hosts or {})
+    targets, all_vms, hosts = plan_targets(ovirt, kube, names)
+    namespaces = sorted({t.record.get("namespace") for t in targets if t.record.get("type") == "kubevirt"})
+    vms_by_ns, vmis_by_ns = {}, {}
+    for ns in namespaces:
+        vms_by_ns[ns] = _by_name(kube.list(KUBEVIRT_API, "VirtualMachine", ns)[0])
+        vmis_by_ns[ns] = _by_name(kube.list(KUBEVIRT_API, "VirtualMachineInstance", ns)[0])
+
+    for target in targets:
+        ovirt_status = status_of(target.vm)
+        if ovirt_status in OVIRT_ACTIVE:
+            # Running under oVirt: it stays there until its next start, whatever the cluster type.
+            target.host = host_name(hosts, target.vm)
+        elif target.record.get("type") == "kubevirt":
+            _decide_kubevirt(target, vms_by_ns[target.record["namespace"]], vmis_by_ns[target.record["namespace"]])
+        else:
+            target.action = "start"
+
+    to_schedule = [t for t in targets if t.runtime == "kubevirt" and t.action == "start"]
+    if to_schedule:
+        _schedule(ovirt, kube, to_schedule, all_vms, hosts, namespaces, policy, node_map, exclude_hosts,
+                  storage_map, network_map)
+
+    if not check_mode:
+        _start_legacy(ovirt, [t for t in targets if t.runtime == "legacy" and t.action == "start"])
+        _apply_kubevirt(kube, to_schedule, max_workers)
+    return {
+        "changed": any(t.action != "none" for t in targets),
+        "results": [t.result() for t in targets],
+        "diff": {"before": {t.name: _before(t) for t in targets if t.action != "none"},
+                 "after": {t.name: f"{t.runtime}: running on {t.host or 'a host the engine picks'}"
+                           for t in targets if t.action != "none"}},
+    }
+
+
+def _before(target: Target) -> str:
+    phase = ((target.current_vmi or {}).get("status") or {}).get("phase")
+    return f"kubevirt VMI {phase}" if phase else f"oVirt status {status_of(target.vm)}"
+
+
+def host_name(hosts: Sequence[Any], vm: Any) -> Optional[str]:
+    if vm.host is None:
+        return None
+    return next((h.name for h in hosts if h.id == vm.host.id), vm.host.name or vm.host.id)
+
+
+def _schedule(ovirt: Any, kube: Any, targets: Sequence[Target], all_vms: Sequence[Any], hosts: Sequence[Any],
+              namespaces: Sequence[str], policy: str, node_map: Mapping[str, str],
+              exclude_hosts: Mapping[str, Sequence[str]], storage_map: Mapping[str, Any],
+              network_map: Mapping[str, Any]) -> None:
+    """oVirt-side scheduling of every VM to start, as one batch per cluster; then their manifests."""
+    vmis = _all_vmis(kube, namespaces)
+    by_cluster: Dict[str, List[Target]] = {}
+    for target in targets:
+        by_cluster.setdefault(target.cluster_id, []).append(target)
+    for cluster_id, group in by_cluster.items():
+        cluster_hosts = [h for h in hosts if h.cluster is not None and h.cluster.id == cluster_id]
+        inventory = [scheduler.parse_host(h) for h in host_inventory(cluster_hosts, all_vms, vmis, node_map)]
+        for target in group:
+            target.representation = ovirt_representation(ovirt, target.name, None, "hybrid")
+            excluded = set(exclude_hosts.get(target.name) or ())
+            candidates = [h for h in inventory if h.name not in excluded]
+            result = scheduler.schedule(candidates, scheduler.parse_request(target.representation), policy)
+            result["rejected"] += [{"host": h, "filter": "Rerun", "reason": "an earlier attempt failed on it"}
+                                   for h in sorted(excluded)]
+            if result["host"] is None:
+                raise scheduler.no_host_error(target.name, result)
+            target.host = result["host"]
+            chosen = next(h for h in inventory if h.name == target.host)
+            request = scheduler.parse_request(target.representation)
+            chosen.vms.append(scheduler.Load(request.vm_id, request.name, request.vcpus, request.memory_mib))
+            target.manifest = _manifest(target, storage_map, network_map, node_map)
+
+
+def _all_vmis(kube: Any, namespaces: Sequence[str]) -> List[Dict[str, Any]]:
+    """VMIs on every node (the load of the hosts), or only our namespaces' without cluster-wide read access."""
+    try:
+        return kube.list(KUBEVIRT_API, "VirtualMachineInstance")[0]
+    except BridgeError:
+        found: List[Dict[str, Any]] = []
+        for ns in namespaces:
+            found += kube.list(KUBEVIRT_API, "VirtualMachineInstance", ns)[0]
+        return found
+
+
+def _manifest(target: Target, storage_map: Mapping[str, Any], network_map: Mapping[str, Any],
+              node_map: Mapping[str, str]) -> Dict[str, Any]:
+    rep = dict(target.representation or {})
+    # Milestone 1: oVirt chose the host; the VM starts on exactly that node.
+    rep["scheduling"] = dict(rep["scheduling"], host=target.host, host_pinning=False, cluster_id=target.cluster_id)
+    ha = bool((rep["scheduling"].get("high_availability") or {}).get("enabled"))
+    manifest, concerns = representation_to_vm(rep, storage_map, network_map, namespace=target.namespace,
+                                              name=target.kubernetes_name, run_strategy="Always" if ha else "Manual",
+                                              node_map=node_map)
+    critical = [c["message"] for c in concerns if c["category"] == "critical"]
+    if critical:
+        raise InputError(f"VM {target.name} cannot run in KubeVirt as it is: {'; '.join(critical)}")
+    return manifest
+
+
+def _start_legacy(ovirt: Any, targets: Sequence[Target]) -> None:
+    for target in targets:
+        ovirt.vm_action(target.vm, "start")
+
+
+def _apply_kubevirt(kube: Any, targets: Sequence[Target], max_workers: int) -> None:
+    calls = [lambda t=t: _apply_one(kube, t) for t in targets]
+    failures = [(t, err) for t, (_res, err) in zip(targets, kube.run_batch(calls, max_workers)) if err is not None]
+    if failures:
+        detail = "; ".join(f"{t.name}: {err}" for t, err in failures)
+        raise BridgeError(f"{len(failures)} of {len(targets)} VM(s) could not be started in KubeVirt: {detail}",
+                          failed=[t.name for t, _ in failures])
+
+
+def _apply_one(kube: Any, target: Target) -> None:
+    manifest = target.manifest or {}
+    ns, name = target.namespace, target.kubernetes_name
+    if target.current_vm is None:
+        kube.create(manifest)
+    else:
+        def desired(current: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+            meta = current.setdefault("metadata", {})
+            labels = dict(meta.get("labels") or {}, **manifest["metadata"].get("labels", {}))
+            annotations = dict(meta.get("annotations") or {}, **manifest["metadata"].get("annotations", {}))
+            if current.get("spec") == manifest["spec"] and labels == meta.get("labels") and annotations == meta.get("annotations"):
+                return None
+            meta["labels"], meta["annotations"] = labels, annotations
+            current["spec"] = manifest["spec"]
+            return current
+        kube.update(KUBEVIRT_API, "VirtualMachine", name, ns, desired)
+    phase = ((target.current_vmi or {}).get("status") or {}).get("phase")
+    if phase in FINAL_PHASES:
+        # A finished VMI blocks a new start; the VM keeps its record of it in events.
+        kube.delete(KUBEVIRT_API, "VirtualMachineInstance", name, ns)
+    if manifest["spec"].get("runStrategy") == "Manual":
+        kube.request("PUT", f"{SUBRESOURCES}/namespaces/{ns}/virtualmachines/{name}/start", body={},
+                     what=f"starting VirtualMachine {ns}/{name}")
