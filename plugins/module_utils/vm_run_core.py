@@ -35,6 +35,7 @@ KUBEVIRT_API = "kubevirt.io/v1"
 SUBRESOURCES = "/apis/subresources.kubevirt.io/v1"
 ACTIVE_PHASES = ("Pending", "Scheduling", "Scheduled", "Running")
 FINAL_PHASES = ("Failed", "Succeeded")
+VMI_DELETE_TIMEOUT_S = 60.0
 # oVirt statuses of a VM that is not down: it runs (or is being run) under oVirt.
 OVIRT_ACTIVE = ("up", "powering_up", "wait_for_launch", "reboot_in_progress", "migrating", "paused",
                 "powering_down", "restoring_state", "saving_state", "not_responding", "unknown")
@@ -156,15 +157,17 @@ def plan_targets(ovirt: Any, kube: Any, names: Sequence[str]) -> Tuple[List[Targ
     return targets, all_vms, list(ovirt.hosts())
 
 
-def _decide_kubevirt(target: Target, vms: Mapping[str, Dict[str, Any]], vmis: Mapping[str, Dict[str, Any]]) -> None:
+def _decide_kubevirt(target: Target, vms: Mapping[str, Dict[str, Any]], vmis: Mapping[str, Dict[str, Any]],
+                     excluded: Sequence[str]) -> None:
     target.runtime = "kubevirt"
     target.namespace = target.record.get("namespace")
     target.kubernetes_name = kubernetes_name(target.name)[0]
     target.current_vm = vms.get(target.kubernetes_name)
     target.current_vmi = vmis.get(target.kubernetes_name)
-    phase = ((target.current_vmi or {}).get("status") or {}).get("phase")
-    if phase in ACTIVE_PHASES:
-        target.host = (target.current_vmi.get("status") or {}).get("nodeName")
+    status = (target.current_vmi or {}).get("status") or {}
+    # An active VMI is left alone, unless it is stuck on a host the caller is rerunning away from.
+    if status.get("phase") in ACTIVE_PHASES and not (status.get("phase") != "Running" and status.get("nodeName") in excluded):
+        target.host = status.get("nodeName")
         return
     target.action = "start"
 
@@ -188,7 +191,8 @@ def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping
             # Running under oVirt: it stays there until its next start, whatever the cluster type.
             target.host = host_name(hosts, target.vm)
         elif target.record.get("type") == "kubevirt":
-            _decide_kubevirt(target, vms_by_ns[target.record["namespace"]], vmis_by_ns[target.record["namespace"]])
+            _decide_kubevirt(target, vms_by_ns[target.record["namespace"]], vmis_by_ns[target.record["namespace"]],
+                             exclude_hosts.get(target.name) or ())
         else:
             target.action = "start"
 
@@ -304,10 +308,24 @@ def _apply_one(kube: Any, target: Target) -> None:
             current["spec"] = manifest["spec"]
             return current
         kube.update(KUBEVIRT_API, "VirtualMachine", name, ns, desired)
-    phase = ((target.current_vmi or {}).get("status") or {}).get("phase")
-    if phase in FINAL_PHASES:
-        # A finished VMI blocks a new start; the VM keeps its record of it in events.
+    if target.current_vmi is not None:
+        # A finished or stuck VMI blocks a new start; the VM keeps its record of it in events.
         kube.delete(KUBEVIRT_API, "VirtualMachineInstance", name, ns)
+        _wait_gone(kube, ns, name)
     if manifest["spec"].get("runStrategy") == "Manual":
         kube.request("PUT", f"{SUBRESOURCES}/namespaces/{ns}/virtualmachines/{name}/start", body={},
                      what=f"starting VirtualMachine {ns}/{name}")
+
+
+def _wait_gone(kube: Any, namespace: str, name: str, timeout_s: float = VMI_DELETE_TIMEOUT_S) -> None:
+    """Wait, by watch, until a deleted VMI is gone, so the next start does not meet it."""
+    selector = f"metadata.name={name}"
+    items, version = kube.list(KUBEVIRT_API, "VirtualMachineInstance", namespace, field_selector=selector)
+    if not items:
+        return
+    for event_type, _obj in kube.watch(KUBEVIRT_API, "VirtualMachineInstance", namespace, field_selector=selector,
+                                       timeout_s=timeout_s, resource_version=version):
+        if event_type == "DELETED":
+            return
+    if kube.get(KUBEVIRT_API, "VirtualMachineInstance", name, namespace) is not None:
+        raise BridgeError(f"the old VMI {namespace}/{name} was not deleted within {timeout_s:g} s; not starting it twice")
