@@ -46,8 +46,11 @@ $(COLLECTION_LINK):
 setup: $(VENV)/.stamp $(COLLECTION_LINK)
 	@bash $(ROOT)/tests/setup/ansible-test-bootstrap.sh $(PY)
 
+# Reuses a lab already running in LAB_DIR; `make lab-down` stops it.
 demo: setup
-	ansible-playbook -i localhost, $(ROOT)/playbooks/demo.yml
+	$(ROOT)/tests/lab/labctl status --dir $(LAB_DIR) >/dev/null 2>&1 || $(ROOT)/tests/lab/labctl up --dir $(LAB_DIR)
+	source $(LAB_DIR)/env && ansible-playbook -i localhost, -e ansible_python_interpreter=$(PY) $(ROOT)/playbooks/demo.yml
+	@echo "The lab keeps running: source $(LAB_DIR)/env to use it, 'make lab-down' to stop it."
 
 lab-up: setup
 	$(ROOT)/tests/lab/labctl up --dir $(LAB_DIR)
