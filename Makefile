@@ -87,7 +87,7 @@ docs-check: build
 test: setup unit sanity lint docs-check integration
 
 bench: setup
-	$(PY) -m bench.run
+	PYTHONPATH=$(COLLECTIONS) $(PY) -m bench.run
 
 soak: setup
 	$(PY) -m pytest -q -m soak tests/integration

@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ovirt_kubevirt.bridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""make bench: every benchmark, written to bench/results.md.
+
+The representation benchmark runs in its own process because it pins itself
+to one CPU, which the lab's processes must not inherit.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import lab
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.md"
+
+
+def representation_figures() -> dict:
+    code = "import json, bench.representation as r; print(json.dumps(r.run(1.0)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    rep = representation_figures()["all samples"]
+    figures = lab.run(300)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {datetime.date.today()} on {platform.machine()}, Python {platform.python_version()}, "
+        "by `make bench`. Ratios compare figures taken in the same run.",
+        "",
+        "## VM representation (one core, conversions per second, all samples)",
+        "",
+        "| stage | per second |",
+        "|---|---|",
+        f"| domxml to representation | {rep['to_representation']:.0f} |",
+        f"| representation to manifest | {rep['to_manifest']:.0f} |",
+        f"| representation to manifest, cold | {rep['to_manifest_cold']:.0f} |",
+        f"| end to end | {rep['end_to_end']:.0f} |",
+        "",
+        f"## Lab throughput ({figures['vms']} VirtualMachines, bare DynamicClient, 8 threads)",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| warm `labctl up` | {figures['lab_up_seconds']} s |",
+        f"| VirtualMachine creates | {figures['create_rate_per_s']} per s |",
+        f"| VMs brought to Running | {figures['running_rate_per_s']} per s |",
+        f"| create time / time until all Running | {figures['running_to_create_ratio']} |",
+        "",
+    ]
+    RESULTS.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
