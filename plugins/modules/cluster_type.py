@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ovirt_kubevirt.bridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cluster_type
+short_description: Set whether an oVirt cluster runs its VMs through oVirt or KubeVirt
+description:
+  - Sets the type of an oVirt cluster. A V(legacy) cluster works as before. The VMs of a V(kubevirt) cluster run
+    through the Kubernetes API of a KubeVirt provider registered with M(ovirt_kubevirt.bridge.kubevirt_provider),
+    at a milestone level of 1, 2 or 3.
+  - The oVirt API has no field for this, so the type is recorded on the Kubernetes side, in the ConfigMap
+    C(ovirt-cluster-<cluster id>) in the provider's namespace, labelled
+    C(app.kubernetes.io/managed-by=ovirt_kubevirt.bridge), C(ovirt-kubevirt.io/registry=cluster-type) and
+    C(ovirt-kubevirt.io/cluster-id=<cluster id>). Its data (engine_url, cluster_id, cluster_name, type, provider,
+    namespace, milestone, revision, created, updated) is readable with kubectl and holds no secret.
+    Concurrent writers are safe, as writes are guarded by the ConfigMap's resourceVersion and re-planned on a conflict.
+  - Every real change increments the record's revision and posts an oVirt event tied to the cluster (origin
+    C(ovirt_kubevirt)). The record is written first, the event second, and every run makes sure the event of the
+    current revision exists, so a run interrupted between the two is completed by the next one.
+  - Running VMs are never stopped or touched. In a V(kubevirt) cluster the VMs running under oVirt keep running
+    there until their next start.
+  - A cluster without a record has never been switched and is V(legacy). Switching back to V(legacy) keeps the
+    record, with type V(legacy) and a new revision.
+  - Switching a V(kubevirt) cluster to V(legacy), or to another provider or namespace, is refused while
+    VirtualMachineInstances labelled C(ovirt-kubevirt.io/cluster-id=<cluster id>) run in its namespace, unless
+    O(wait=true).
+version_added: 0.1.0
+author:
+  - ovirt_kubevirt.bridge contributors (@ovirt-kubevirt)
+requirements:
+  - python >= 3.10
+  - kubernetes >= 29.0.0
+  - ovirt-engine-sdk-python >= 4.6.0
+options:
+  cluster:
+    description:
+      - The oVirt cluster's name or id.
+    type: str
+    required: true
+  type:
+    description:
+      - The cluster's type.
+    type: str
+    required: true
+    choices: [legacy, kubevirt]
+  provider:
+    description:
+      - The KubeVirt provider, registered in O(namespace). Required when O(type=kubevirt).
+    type: str
+  namespace:
+    description:
+      - The provider's namespace, where the cluster's record and VMs live. Required when O(type=kubevirt).
+      - With O(type=legacy) the record is searched in all namespaces; O(namespace) is searched when the
+        credentials may not list ConfigMaps in all namespaces.
+    type: str
+  milestone:
+    description:
+      - The milestone level of a V(kubevirt) cluster. Ignored for V(legacy).
+    type: int
+    choices: [1, 2, 3]
+    default: 1
+  wait:
+    description:
+      - When VirtualMachineInstances of the cluster still run in KubeVirt and the cluster is to leave its provider or
+        namespace, wait (with a Kubernetes watch) until they are gone instead of failing.
+      - Check mode does not wait.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - How long to wait with O(wait=true), in seconds.
+    type: int
+    default: 300
+extends_documentation_fragment:
+  - ovirt_kubevirt.bridge.connection.ovirt
+  - ovirt_kubevirt.bridge.connection.kubernetes
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the record's data before and after.
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership: [ovirt_kubevirt.bridge.all]
+seealso:
+  - module: ovirt_kubevirt.bridge.kubevirt_provider
+  - module: ovirt_kubevirt.bridge.cluster_type_info
+"""
+
+EXAMPLES = r"""
+- name: Run the VMs of cluster kv-b through KubeVirt provider kv1
+  ovirt_kubevirt.bridge.cluster_type:
+    cluster: kv-b
+    type: kubevirt
+    provider: kv1
+    namespace: vms
+    milestone: 1
+
+- name: Back to oVirt, once the VMs running in KubeVirt are stopped or moved
+  ovirt_kubevirt.bridge.cluster_type:
+    cluster: kv-b
+    type: legacy
+    wait: true
+    wait_timeout: 600
+"""
+
+RETURN = r"""
+cluster:
+  description: The cluster's record (what it would be, in check mode).
+  returned: success
+  type: dict
+  contains:
+    name:
+      description: The cluster's name in oVirt.
+      type: str
+      sample: kv-b
+    id:
+      description: The cluster's id in oVirt.
+      type: str
+      sample: b4136a84-e975-55ea-abd9-d799f5911168
+    type:
+      description: V(legacy) or V(kubevirt).
+      type: str
+      sample: kubevirt
+    provider:
+      description: The KubeVirt provider; null for a V(legacy) cluster.
+      type: str
+      sample: kv1
+    namespace:
+      description: The namespace of the cluster's record (and, for V(kubevirt), of its VMs); null without a record.
+      type: str
+      sample: vms
+    milestone:
+      description: The milestone level; null for a V(legacy) cluster.
+      type: int
+      sample: 1
+    revision:
+      description: Incremented on every real change; 0 for a cluster that was never switched.
+      type: int
+      sample: 1
+    engine_url:
+      description: The oVirt engine API URL.
+      type: str
+      sample: https://engine.example.com/ovirt-engine/api
+    created:
+      description: When the record was created (UTC, ISO 8601); null without a record.
+      type: str
+      sample: "2026-01-05T10:00:00Z"
+    updated:
+      description: When the record last changed (UTC, ISO 8601); null without a record.
+      type: str
+      sample: "2026-01-05T10:00:00Z"
+event:
+  description: The oVirt event auditing the current revision; null for a cluster that was never switched.
+  returned: success
+  type: dict
+  contains:
+    custom_id:
+      description: The event's custom id (origin C(ovirt_kubevirt)).
+      type: int
+      sample: 1187654321
+    posted:
+      description: Whether this run posted it (or would, in check mode).
+      type: bool
+      sample: true
+"""
+
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry
+
+
+def main() -> None:
+    module = create_module(
+        {
+            "cluster": {"type": "str", "required": True},
+            "type": {"type": "str", "required": True, "choices": ["legacy", "kubevirt"]},
+            "provider": {"type": "str"},
+            "namespace": {"type": "str"},
+            "milestone": {"type": "int", "choices": [1, 2, 3], "default": 1},
+            "wait": {"type": "bool", "default": False},
+            "wait_timeout": {"type": "int", "default": 300},
+        },
+        supports_check_mode=True,
+        required_if=[("type", "kubevirt", ("provider", "namespace"))],
+    )
+
+    def core() -> dict:
+        params = module.params
+        with registry.services(params["auth"], k8s_params(params)) as (ovirt, kube, warnings):
+            result = registry.set_cluster_type(
+                ovirt, kube, engine_url=params["auth"]["url"], cluster=params["cluster"], cluster_type=params["type"],
+                provider=params["provider"], namespace=params["namespace"], milestone=params["milestone"],
+                wait=params["wait"], wait_timeout=params["wait_timeout"], check_mode=module.check_mode)
+        result["warnings"] = warnings + result.get("warnings", [])
+        diff = result.pop("diff", None)
+        if module._diff:  # pylint: disable=protected-access
+            result["diff"] = diff
+        return result
+
+    run_module(module, core)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ovirt_kubevirt.bridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cluster_type_info
+short_description: Report the type of oVirt clusters and where their VMs run
+description:
+  - Lists oVirt clusters with their type (V(legacy) or V(kubevirt), see M(ovirt_kubevirt.bridge.cluster_type)), the
+    KubeVirt provider, namespace and milestone of V(kubevirt) clusters, and where their VMs run.
+  - A cluster without a record in the registry is V(legacy).
+  - Reads only; never changes anything.
+version_added: 0.1.0
+author:
+  - ovirt_kubevirt.bridge contributors (@ovirt-kubevirt)
+requirements:
+  - python >= 3.10
+  - kubernetes >= 29.0.0
+  - ovirt-engine-sdk-python >= 4.6.0
+options:
+  cluster:
+    description:
+      - The name or id of the oVirt cluster to report. All clusters when omitted.
+    type: str
+  namespace:
+    description:
+      - Look for records only in this namespace. Clusters whose record is elsewhere are reported as V(legacy).
+      - Without it, records are searched in all namespaces, which needs permission to list ConfigMaps cluster-wide.
+    type: str
+extends_documentation_fragment:
+  - ovirt_kubevirt.bridge.connection.ovirt
+  - ovirt_kubevirt.bridge.connection.kubernetes
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The module only reads.
+  diff_mode:
+    support: N/A
+    details:
+      - The module only reads.
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership: [ovirt_kubevirt.bridge.all]
+seealso:
+  - module: ovirt_kubevirt.bridge.cluster_type
+"""
+
+EXAMPLES = r"""
+- name: Report every cluster
+  ovirt_kubevirt.bridge.cluster_type_info:
+  register: types
+
+- name: Show the clusters that run through KubeVirt
+  ansible.builtin.debug:
+    msg: "{{ types.clusters | selectattr('type', 'equalto', 'kubevirt') | map(attribute='name') | list }}"
+
+- name: Report one cluster, looking only in its namespace
+  ovirt_kubevirt.bridge.cluster_type_info:
+    cluster: kv-b
+    namespace: vms
+"""
+
+RETURN = r"""
+clusters:
+  description: One entry per oVirt cluster, sorted by name.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The cluster's name in oVirt.
+      type: str
+      sample: kv-b
+    id:
+      description: The cluster's id in oVirt.
+      type: str
+      sample: b4136a84-e975-55ea-abd9-d799f5911168
+    type:
+      description: V(legacy) or V(kubevirt).
+      type: str
+      sample: kubevirt
+    provider:
+      description: The KubeVirt provider; null for a V(legacy) cluster.
+      type: str
+      sample: kv1
+    namespace:
+      description: The namespace of the cluster's record; null without a record.
+      type: str
+      sample: vms
+    milestone:
+      description: The milestone level; null for a V(legacy) cluster.
+      type: int
+      sample: 1
+    revision:
+      description: The record's revision; 0 for a cluster that was never switched.
+      type: int
+      sample: 1
+    legacy_runtime_vms:
+      description:
+        - Names of the cluster's VMs running under oVirt (status not down) that have no VirtualMachine in KubeVirt.
+        - In a V(kubevirt) cluster they keep running under oVirt until their next start.
+      type: list
+      elements: str
+      sample: [app-1]
+    kubevirt_vms:
+      description: Names of the VirtualMachines in the record's namespace labelled with the cluster's id.
+      type: list
+      elements: str
+      sample: [db-1]
+"""
+
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry
+
+
+def main() -> None:
+    module = create_module(
+        {
+            "cluster": {"type": "str"},
+            "namespace": {"type": "str"},
+        },
+        supports_check_mode=True,
+    )
+
+    def core() -> dict:
+        params = module.params
+        with registry.services(params["auth"], k8s_params(params)) as (ovirt, kube, warnings):
+            clusters = registry.cluster_types(ovirt, kube, cluster=params["cluster"], namespace=params["namespace"])
+        return {"changed": False, "clusters": clusters, "warnings": warnings}
+
+    run_module(module, core)
+
+
+if __name__ == "__main__":
+    main()
