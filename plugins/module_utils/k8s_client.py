@@ -73,9 +73,12 @@ def _apply_overrides(configuration: Any, params: Dict[str, Any]) -> None:
     if params.get("host"):
         configuration.host = params["host"].rstrip("/")
     if params.get("api_key"):
-        # The header value with its prefix: the key name differs across client versions.
-        configuration.api_key = {"authorization": f"Bearer {params['api_key']}"}
+        # The explicit token wins over any kubeconfig credential: set it under every key the
+        # client versions read, and drop the kubeconfig's refresh hook, which would put its own token back.
+        token = f"Bearer {params['api_key']}"
+        configuration.api_key = {"BearerToken": token, "authorization": token}
         configuration.api_key_prefix = {}
+        configuration.refresh_api_key_hook = None
     if params.get("ca_cert"):
         ca_path = os.path.expanduser(params["ca_cert"])
         if not os.path.exists(ca_path):

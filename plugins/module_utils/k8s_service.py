@@ -110,10 +110,18 @@ class KubeService:
     def request(self, method: str, path: str, body: Optional[Obj] = None, what: Optional[str] = None) -> Obj:
         """A raw API request (subresources, discovery); returns the decoded JSON body."""
         try:
-            result = self.client.request(method, path, body=body)
+            # serialize=False: subresources and /version answer JSON without a kind.
+            response = self.client.request(method, path, body=body, serialize=False)
         except ANY_ERRORS as exc:
             raise translate(exc, what or f"{method} {path}") from exc
-        return _to_dict(result)
+        text = response.data.decode("utf-8") if response.data else ""
+        if not text:
+            return {}
+        try:
+            import json  # local: only needed here
+            return json.loads(text)
+        except ValueError:
+            return {"text": text}
 
     # -- reads -------------------------------------------------------------
     def get(self, api_version: str, kind: str, name: str, namespace: Optional[str] = None) -> Optional[Obj]:

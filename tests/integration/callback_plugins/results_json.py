@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from ansible.plugins.callback import CallbackBase
+from ansible.vars.clean import module_response_deepcopy, strip_internal_keys
 
 DOCUMENTATION = r"""
 name: results_json
@@ -40,7 +41,7 @@ class CallbackModule(CallbackBase):
         self.v2_playbook_on_task_start(task, False)
 
     def _record(self, result, **extra):
-        data = dict(self._convert_result(result))
+        data = strip_internal_keys(module_response_deepcopy(self._convert_result(result)))
         data.update(extra)
         self.plays[-1]["tasks"][-1]["hosts"][result._host.get_name()] = data
 
