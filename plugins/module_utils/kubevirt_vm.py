@@ -55,6 +55,7 @@ try:
 except ImportError:  # Python < 3.9
     zoneinfo = None  # type: ignore[assignment]
 
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import labels
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import is_dns1123_label, kubernetes_name
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.passthrough import (
@@ -75,9 +76,9 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.representati
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_config import Disk, Nic, VmConfig
 
 API_VERSION = "kubevirt.io/v1"
-PREFIX = "ovirt-kubevirt.io/"
-LABEL_VM_ID = PREFIX + "vm-id"
-LABEL_CLUSTER_ID = PREFIX + "cluster-id"
+PREFIX = labels.PREFIX
+LABEL_VM_ID = labels.VM_ID
+LABEL_CLUSTER_ID = labels.CLUSTER_ID
 ANNOTATION_VM_NAME = PREFIX + "vm-name"
 ANNOTATION_CLUSTER_ID = PREFIX + "cluster-id"
 ANNOTATION_DOMXML_SHA256 = PREFIX + "domxml-sha256"

@@ -23,6 +23,7 @@ import os
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import labels
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
     ApiError,
     ConflictError,
@@ -34,8 +35,8 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_service 
 
 Obj = Dict[str, Any]
 
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY = "ovirt_kubevirt.bridge"
+MANAGED_BY_LABEL = labels.MANAGED_BY
+MANAGED_BY = labels.MANAGED_BY_VALUE
 PROVIDER_LABEL = "ovirt-kubevirt.io/provider"
 RECORD_PREFIX = "ovirt-kubevirt-provider-"
 SERVICE_ACCOUNT = "ovirt-kubevirt-bridge"

@@ -27,6 +27,7 @@ import contextlib
 import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import labels
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
     ApiError,
     BridgeError,
@@ -53,8 +54,8 @@ TYPES = ("legacy", "kubevirt")
 MILESTONES = (1, 2, 3)
 REGISTRY_LABEL = "ovirt-kubevirt.io/registry"
 REGISTRY_VALUE = "cluster-type"
-CLUSTER_ID_LABEL = "ovirt-kubevirt.io/cluster-id"
-VM_ID_LABEL = "ovirt-kubevirt.io/vm-id"
+CLUSTER_ID_LABEL = labels.CLUSTER_ID
+VM_ID_LABEL = labels.VM_ID
 RECORD_PREFIX = "ovirt-cluster-"
 KUBEVIRT_API = "kubevirt.io/v1"
 # What decides a cluster's type; a change of any of them is a new revision.
