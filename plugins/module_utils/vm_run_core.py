@@ -289,7 +289,7 @@ def _apply_kubevirt(kube: Any, targets: Sequence[Target], max_workers: int) -> N
     if failures:
         detail = "; ".join(f"{t.name}: {err}" for t, err in failures)
         raise BridgeError(f"{len(failures)} of {len(targets)} VM(s) could not be started in KubeVirt: {detail}",
-                          failed=[t.name for t, _ in failures])
+                          failed=[target.name for target, _error in failures])
 
 
 def _apply_one(kube: Any, target: Target) -> None:

@@ -71,7 +71,7 @@ def _wait_ready_line(proc: subprocess.Popen[str], log: Path, timeout: float) -> 
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        ready = select.select([proc.stdout], [], [], 0.2)[0]
         if ready:
             line = proc.stdout.readline()
             if line.startswith("READY "):

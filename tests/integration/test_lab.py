@@ -1,9 +1,7 @@
 """The lab itself: labctl up/down/restart, both clients see the topology, nothing is left behind."""
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import ovirtsdk4
@@ -90,7 +88,7 @@ def test_second_lab_runs_beside_the_first_and_down_leaves_nothing(lab, tmp_path)
         assert env["OVIRT_URL"] != lab.env["OVIRT_URL"]
         status = labctl.status(run_dir)
         assert status["running"] and set(status["components"]) >= {"apiserver", "etcd", "kubevirt", "ovirt"}
-        pids = [p for p in _pids(run_dir)]
+        pids = list(_pids(run_dir))
     finally:
         labctl.down(run_dir)
     assert pids

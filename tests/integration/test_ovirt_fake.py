@@ -70,7 +70,7 @@ class Pki:
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     directory = tmp_path_factory.mktemp("pki")
     ca_key, ca_cert = _ca("ovirt-fake test CA")
-    _, other_cert = _ca("some other CA")
+    other_cert = _ca("some other CA")[1]
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
     san = x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
@@ -106,7 +106,7 @@ class Fake:
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=ROOT)
         assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], 20)
+        ready = select.select([self.proc.stdout], [], [], 20)[0]
         line = self.proc.stdout.readline() if ready else ""
         assert line.startswith("READY https://127.0.0.1:"), f"fake did not start: {line!r}; {self.log.read_text()}"
         self.url = line.split()[1]

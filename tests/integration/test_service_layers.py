@@ -31,8 +31,8 @@ def kube(lab):
 
 @pytest.fixture()
 def ovirt(lab):
-    connection, _ = ovirt_client.connect({"url": lab.env["OVIRT_URL"], "username": lab.env["OVIRT_USERNAME"],
-                                          "password": lab.env["OVIRT_PASSWORD"], "ca_file": lab.env["OVIRT_CAFILE"]})
+    connection = ovirt_client.connect({"url": lab.env["OVIRT_URL"], "username": lab.env["OVIRT_USERNAME"],
+                                       "password": lab.env["OVIRT_PASSWORD"], "ca_file": lab.env["OVIRT_CAFILE"]})[0]
     yield OvirtService(connection)
     connection.close()
 
@@ -46,7 +46,7 @@ def test_untrusted_ca_names_the_fix(lab, tmp_path):
     import kubelab
     kubelab._make_ca(other_ca, tmp_path / "other-ca.key", "not the lab")
     with pytest.raises(ApiError, match="ca_cert"):
-        client, _ = k8s_client.connect(k8s_params(lab.env, ca_cert=str(other_ca)))
+        client = k8s_client.connect(k8s_params(lab.env, ca_cert=str(other_ca)))[0]
         KubeService(client).list("v1", "ConfigMap", "default")
 
 
@@ -70,8 +70,11 @@ def test_concurrent_updates_are_retried_not_lost(kube):
         obj["data"]["count"] = str(int(obj["data"]["count"]) + 1)
         return obj
 
-    threads = [threading.Thread(target=lambda: [kube.update("v1", "ConfigMap", name, "default", increment)
-                                                for _ in range(5)]) for _ in range(4)]
+    def increment_five_times():
+        for _round in range(5):
+            kube.update("v1", "ConfigMap", name, "default", increment)
+
+    threads = [threading.Thread(target=increment_five_times) for _thread in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -142,5 +145,5 @@ def test_event_is_posted_once(ovirt):
     assert not ovirt.event_exists(custom_id), "check mode posted"
     assert ovirt.post_event(custom_id, "first", cluster_id=cluster.id) is True
     assert ovirt.post_event(custom_id, "again", cluster_id=cluster.id) is False
-    events = [e for e in ovirt.system.events_service().list(search=f"custom_event_id={custom_id}")]
+    events = list(ovirt.system.events_service().list(search=f"custom_event_id={custom_id}"))
     assert len(events) == 1 and events[0].cluster.id == cluster.id

@@ -243,7 +243,7 @@ def read_env(run_dir: Path) -> dict[str, str]:
     """The variables of DIR/env, for tests and tools that do not source it."""
     values: dict[str, str] = {}
     for line in (run_dir / "env").read_text().splitlines():
-        key, _, value = line.removeprefix("export ").partition("=")
+        key, _equals, value = line.removeprefix("export ").partition("=")
         values[key] = shlex.split(value)[0] if value else ""
     return values
 

@@ -29,7 +29,9 @@ ENV = {
 }
 
 
-def validate(params, monkeypatch, env=ENV):
+def validate(params, monkeypatch, env=None):
+    if env is None:
+        env = ENV
     for key in list(ENV):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():

@@ -59,7 +59,8 @@ def _strict(schema):
     return schema
 
 
-CRD_SCHEMA = _strict(yaml.safe_load((DATA / "kubevirt" / "crd-validation-virtualmachine.yaml").read_text())["openAPIV3Schema"])
+# The lab's copy of KubeVirt's CRD validation (tests/lab/kubevirt/SOURCES.md).
+CRD_SCHEMA = _strict(yaml.safe_load((DATA.parent / "lab" / "kubevirt" / "crd-validation-virtualmachine.yaml").read_text())["openAPIV3Schema"])
 CRD = jsonschema.Draft7Validator(CRD_SCHEMA)
 _SWAGGER = json.loads((DATA / "kubevirt" / "swagger.json").read_text())
 SWAGGER = jsonschema.Draft4Validator(_strict({"definitions": _SWAGGER["definitions"], "$ref": "#/definitions/v1.VirtualMachine"}))

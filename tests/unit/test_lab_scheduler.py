@@ -240,7 +240,7 @@ def test_pod_anti_affinity_by_labels() -> None:
     anti = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
         {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": "kubernetes.io/hostname"}]}}
     nodes = [node("a", vmis=[PlacedVmi("ns", {"app": "db"})]), node("b", used_cpus=7,
-                                                                 vmis=[PlacedVmi("other", {"app": "db"})])]
+                                                                    vmis=[PlacedVmi("other", {"app": "db"})])]
     decision = place(vmi(affinity=anti, labels={"app": "db"}), nodes)
     assert decision.node == "b"  # the VMI in another namespace does not count
     assert decision.reasons == {"a": ["node(s) didn't match pod anti-affinity rules"]}

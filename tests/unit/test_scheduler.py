@@ -39,7 +39,7 @@ def test_status_filter_rejects_maintenance_and_non_operational():
 
 def test_memory_counts_ovirt_vms_and_kubevirt_vmis_on_the_host():
     loaded = host("a", memory_mib=8192, vms=[{"name": "ovirt-vm", "cpus": 1, "memory_mib": 4096},
-                                           {"name": "vmi-on-node-a", "cpus": 1, "memory_mib": 3072}])
+                                             {"name": "vmi-on-node-a", "cpus": 1, "memory_mib": 3072}])
     result = schedule_filter([loaded, host("b", memory_mib=4096)], rep(memory_mib=2048))
     assert result["host"] == "b"
     assert rejected_by(result, "a") == ("Memory", "1024 MiB free, the VM needs 2048 MiB")
@@ -131,7 +131,7 @@ def test_batch_reserves_capacity_and_never_overcommits():
 
 def test_ovirt_host_info_shape_is_accepted():
     info = {"name": "h", "status": "up", "memory": 16 * 1024**3, "cpu": {"topology": {"sockets": 2, "cores": 4, "threads": 1},
-                                                                          "type": "Intel Skylake"}}
+                                                                         "type": "Intel Skylake"}}
     parsed = scheduler.parse_host(info)
     assert (parsed.cpus, parsed.memory_mib) == (8, 16384)
 

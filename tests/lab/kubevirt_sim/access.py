@@ -36,7 +36,7 @@ class Access:
     def _update(self, res: Resource, namespace: str, name: str, change: Callable[[Obj], None],
                 sub: str | None = None, dry_run: bool = False) -> Obj:
         """Fresh read, ``change`` (which may raise StatusError), PUT with its resourceVersion."""
-        for _ in range(8):
+        for _attempt in range(8):
             current = self.sim.kube.get_or_none(res, namespace, name)
             if current is None:
                 raise not_found(res.kind.lower(), name)

@@ -236,7 +236,7 @@ class Actions(VolumeActions):
             "guestAgentVersion": "8.2.0", "hostname": name, "timezone": "UTC, 0",
             "os": status(vmi).get("guestOSInfo") or guest_os(vmi),
             "supportedCommands": [{"name": n, "enabled": True} for n in ("guest-ping", "guest-get-osinfo",
-                                                                          "guest-fsfreeze-freeze", "guest-shutdown")],
+                                                                         "guest-fsfreeze-freeze", "guest-shutdown")],
             "fsFreezeStatus": status(vmi).get("fsFreezeStatus", ""),
         }
 

@@ -91,7 +91,7 @@ def wait_available(kube: Kube, timeout: float) -> str | None:
         try:
             current = kube.request("GET", APISERVICES.path(None, APISERVICE))
             cond: dict[str, Any] = next((c for c in (current.get("status") or {}).get("conditions") or []
-                         if c.get("type") == "Available"), {})
+                                         if c.get("type") == "Available"), {})
             reason = f"{cond.get('reason')}: {cond.get('message')}"
             if cond.get("status") == "True":
                 # Available is set before the proxy route exists; discovery through it must answer too.

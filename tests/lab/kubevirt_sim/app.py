@@ -220,7 +220,7 @@ class Sim:
         """
         store = self.stores[res]
         current = store.get(key)
-        for _ in range(attempts):
+        for _attempt in range(attempts):
             if current is None:
                 return None
             candidate = deep(current)

@@ -56,5 +56,5 @@ class Recorder:
                 LOG.debug("event %s not recorded: %s", event["reason"], err)
 
     def stop(self) -> None:
-        for _ in self._threads:
+        for _thread in self._threads:
             self._queue.put(None)

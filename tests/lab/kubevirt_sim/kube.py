@@ -250,4 +250,3 @@ class Kube:
             # A watch connection is never reused: the stream may have been cut mid-chunk.
             resp.close()
             resp.release_conn()
-

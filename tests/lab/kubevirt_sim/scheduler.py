@@ -373,4 +373,3 @@ def schedule(req: Request, nodes: list[NodeInfo], exclude: Mapping[str, str] | N
         return Decision(None, failure_message(len(nodes), reasons), reasons)
     best = min(fits, key=lambda n: rank_key(req, n))
     return Decision(best.name, "", reasons)
-

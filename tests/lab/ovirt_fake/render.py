@@ -10,8 +10,8 @@ import datetime
 import functools
 from typing import Any, Callable
 
-import ovirtsdk4.readers  # noqa: F401  registers the readers the server parses with
-import ovirtsdk4.writers  # noqa: F401  registers the writers used below
+import ovirtsdk4.readers  # noqa: F401  # pylint: disable=unused-import  # imported for its side effect: registers the readers the server parses with
+import ovirtsdk4.writers  # noqa: F401  # pylint: disable=unused-import  # imported for its side effect: registers the writers used below
 from lxml import etree
 from ovirtsdk4 import reader, types, writer
 
@@ -327,7 +327,7 @@ def list_to_xml(cls: type, objs: list[Any], links: tuple[str, ...] = ()) -> byte
 
 def _linked(text: str, items: list[tuple[Any, tuple[str, ...]]], single: bool) -> bytes:
     """Insert <link rel href/> children into each top-level entity element."""
-    if not any(links for _, links in items):
+    if not any(links for _entity, links in items):
         return _declared(text.encode())
     root = etree.fromstring(text.encode())
     elements = [root] if single else list(root)

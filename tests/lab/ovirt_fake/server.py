@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import API_PREFIX, LAB_PREFIX, SSO_LOGOUT_PATHS, SSO_TOKEN_PATH, render
-from . import event_ops, host_ops, readonly, vm_ops  # noqa: F401  (they register routes)
+from . import event_ops, host_ops, readonly, vm_ops  # noqa: F401  # pylint: disable=unused-import  # imported for their side effect: they register routes
 from .errors import ApiFault
 from .lab import FaultBook, LabError, RequestLog, dumps
 from .routes import ROUTER, Call, Reply
@@ -107,13 +107,13 @@ class App:
 
     def _user(self, headers: Mapping[str, str], allow_basic: bool) -> str | None:
         value = headers.get("Authorization") or ""
-        scheme, _, credential = value.partition(" ")
+        scheme, _space, credential = value.partition(" ")
         if scheme.lower() == "bearer":
             with self._tokens_lock:
                 return self._tokens.get(credential.strip())
         if allow_basic and scheme.lower() == "basic":
             try:
-                user, _, password = base64.b64decode(credential.strip()).decode().partition(":")
+                user, _colon, password = base64.b64decode(credential.strip()).decode().partition(":")
             except (ValueError, UnicodeDecodeError):
                 return None
             if user == self.username and password == self.password:
