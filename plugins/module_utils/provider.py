@@ -365,35 +365,9 @@ def ensure_namespace(kube: Any, namespace: str, check_mode: bool) -> bool:
 def _write_record(kube: Any, name: str, namespace: str, core: Dict[str, str],
                   check_mode: bool) -> Tuple[Optional[Dict[str, str]], Dict[str, str], bool]:
     """(data before, data after, changed) for the provider record, retried on conflicts."""
-    for _attempt in range(5):
-        current = kube.get("v1", "ConfigMap", record_name(name), namespace)
-        before = dict((current or {}).get("data") or {}) if current else None
-        planned = plan_record(before, core, now_iso())
-        if planned is None:
-            return before, before or {}, False
-        if check_mode:
-            return before, planned, True
-        if current is None:
-            try:
-                created = kube.create(record_configmap(name, namespace, planned))
-            except ConflictError:
-                continue  # someone created it meanwhile: read it and plan again
-            return before, dict(created.get("data") or {}), True
-
-        def mutate(obj: Obj) -> Optional[Obj]:
-            data = plan_record(obj.get("data") or {}, core, now_iso())
-            if data is None:
-                return None
-            obj["data"] = data
-            obj["metadata"].setdefault("labels", {}).update(record_labels(name))
-            return obj
-
-        try:
-            obj, changed = kube.update("v1", "ConfigMap", record_name(name), namespace, mutate)
-        except NotFoundError:
-            continue  # deleted meanwhile
-        return before, dict(obj.get("data") or {}), changed
-    raise ConflictError(f"the provider record {namespace}/{record_name(name)} keeps changing; try again")
+    return kube.write_configmap_data(record_name(name), namespace, record_labels(name),
+                                     lambda current: plan_record(current, core, now_iso()),
+                                     check_mode=check_mode, what="provider record")
 
 
 def ensure_rbac(kube: Any, namespace: str, check_mode: bool) -> List[str]:

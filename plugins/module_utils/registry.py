@@ -60,7 +60,6 @@ RECORD_PREFIX = "ovirt-cluster-"
 KUBEVIRT_API = "kubevirt.io/v1"
 # What decides a cluster's type; a change of any of them is a new revision.
 KEY_FIELDS = ("type", "provider", "namespace", "milestone")
-WRITE_ATTEMPTS = 5
 # A watch is restarted from a fresh list at least this often while waiting.
 WAIT_WINDOW_S = 30.0
 
@@ -122,13 +121,6 @@ def plan(current: Optional[Dict[str, str]], desired: Dict[str, str], identity: D
     data.update(desired)
     data.update(revision=str(revision), created=current.get("created") or now, updated=now)
     return data
-
-
-def configmap(cluster_id: str, namespace: str, data: Dict[str, str]) -> Obj:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": record_name(cluster_id), "namespace": namespace,
-                         "labels": record_labels(cluster_id)},
-            "data": dict(data)}
 
 
 def view(data: Optional[Dict[str, str]], cluster_id: str, cluster_name: str, engine_url: str = "") -> Obj:
@@ -243,39 +235,9 @@ def wait_vmis_gone(kube: Any, namespace: str, cluster_id: str, timeout_s: float)
 def _write(kube: Any, cluster_id: str, target_ns: str, desired: Dict[str, str], identity: Dict[str, str],
            floor_revision: int, check_mode: bool) -> Tuple[Optional[Dict[str, str]], Dict[str, str], bool]:
     """Make the record in ``target_ns`` say ``desired``: (data before, data after, changed)."""
-    name = record_name(cluster_id)
-    for _attempt in range(WRITE_ATTEMPTS):
-        current = kube.get("v1", "ConfigMap", name, target_ns)
-        before = dict(current.get("data") or {}) if current else None
-        planned = plan(before, desired, identity, now_iso(), floor_revision)
-        if planned is None:
-            return before, dict(before or {}), False
-        if check_mode:
-            return before, planned, True
-        if current is None:
-            try:
-                created = kube.create(configmap(cluster_id, target_ns, planned))
-            except ConflictError:
-                continue  # a concurrent writer created it: re-read and re-plan
-            return None, dict(created.get("data") or {}), True
-        seen: Dict[str, Any] = {}
-
-        def mutate(obj: Obj) -> Optional[Obj]:
-            fresh = dict(obj.get("data") or {})
-            seen["before"] = fresh
-            data = plan(fresh, desired, identity, now_iso(), floor_revision)
-            if data is None:
-                return None
-            obj["data"] = data
-            obj["metadata"].setdefault("labels", {}).update(record_labels(cluster_id))
-            return obj
-
-        try:
-            obj, changed = kube.update("v1", "ConfigMap", name, target_ns, mutate)
-        except NotFoundError:
-            continue  # deleted meanwhile: create it
-        return seen.get("before", before), dict(obj.get("data") or {}), changed
-    raise ConflictError(f"the registry record {target_ns}/{name} keeps changing under concurrent writers; try again")
+    return kube.write_configmap_data(record_name(cluster_id), target_ns, record_labels(cluster_id),
+                                     lambda current: plan(current, desired, identity, now_iso(), floor_revision),
+                                     check_mode=check_mode, what="registry record")
 
 
 def set_cluster_type(ovirt: Any, kube: Any, *, engine_url: str, cluster: str, cluster_type: str,

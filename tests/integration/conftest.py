@@ -88,6 +88,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
         labctl.down(run_dir)
 
 
+def k8s_params(env: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    """The collection's Kubernetes connection options for a lab's env (admin token unless overridden)."""
+    params = {"host": env["K8S_AUTH_HOST"], "api_key": env["K8S_AUTH_API_KEY"], "ca_cert": env["K8S_AUTH_SSL_CA_CERT"],
+              "validate_certs": True, "kubeconfig": None, "context": None}
+    params.update(overrides)
+    return params
+
+
 def run_playbook(lab: Lab, tasks: list[dict[str, Any]], tmp_path: Path, *, extra_args: list[str] | None = None,
                  env: dict[str, str] | None = None, gather_facts: bool = False) -> PlaybookRun:
     """Run tasks on localhost through ansible-playbook, the way users run the collection."""

@@ -16,10 +16,11 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
 
+from conftest import k8s_params
+
 # kube and ovirt are fixtures: importing them makes pytest use them here.
 from test_kubevirt_provider import (  # noqa: F401  pylint: disable=unused-import
     cleanup_namespace,
-    k8s_params,
     kube,
     new_namespace_name,
     ovirt,

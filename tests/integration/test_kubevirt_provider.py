@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from conftest import Lab, run_playbook
+from conftest import Lab, k8s_params, run_playbook
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import k8s_client, ovirt_client
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_service import KubeService
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import OvirtService
@@ -38,13 +38,8 @@ def playbook(lab: Lab, tasks: List[Dict[str, Any]], tmp_path: Path, *, extra_arg
     return run_playbook(lab, tasks, tmp_path, extra_args=extra_args, env=env)
 
 
-def k8s_params(env: Dict[str, str], token: Optional[str] = None) -> Dict[str, Any]:
-    return {"host": env["K8S_AUTH_HOST"], "api_key": token or env["K8S_AUTH_API_KEY"],
-            "ca_cert": env["K8S_AUTH_SSL_CA_CERT"], "validate_certs": True, "kubeconfig": None, "context": None}
-
-
 def kube_for(lab: Lab, token: Optional[str] = None) -> KubeService:
-    return KubeService(k8s_client.connect(k8s_params(lab.env, token))[0])
+    return KubeService(k8s_client.connect(k8s_params(lab.env, **({'api_key': token} if token else {})))[0])
 
 
 def new_namespace_name(prefix: str = "t") -> str:

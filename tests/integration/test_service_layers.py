@@ -8,18 +8,12 @@ import uuid
 import pytest
 
 import labctl
+from conftest import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import k8s_client, ovirt_client
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import ApiError, NotFoundError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_service import KubeService
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import event_custom_id
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import OvirtService
-
-
-def k8s_params(env, **overrides):
-    params = {"host": env["K8S_AUTH_HOST"], "api_key": env["K8S_AUTH_API_KEY"],
-              "ca_cert": env["K8S_AUTH_SSL_CA_CERT"], "validate_certs": True, "kubeconfig": None, "context": None}
-    params.update(overrides)
-    return params
 
 
 @pytest.fixture()

@@ -145,9 +145,8 @@ def test_leaving_kubevirt_placement(current, desired, leaving):
     assert registry.leaving_kubevirt_placement(current, target) is leaving
 
 
-def test_configmap_of_a_record():
-    data = registry.plan(None, kubevirt(), IDENTITY, "T1")
-    cm = registry.configmap(CID, "vms", data)
-    assert cm["metadata"] == {"name": f"ovirt-cluster-{CID}", "namespace": "vms",
-                              "labels": registry.record_labels(CID)}
-    assert cm["data"] == data and cm["data"] is not data
+def test_record_name_and_labels():
+    assert registry.record_name(CID) == f"ovirt-cluster-{CID}"
+    labels = registry.record_labels(CID)
+    assert labels[registry.CLUSTER_ID_LABEL] == CID
+    assert labels[registry.REGISTRY_LABEL] == registry.REGISTRY_VALUE
