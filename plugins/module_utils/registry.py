@@ -338,6 +338,7 @@ def cluster_types(ovirt: Any, kube: Any, *, cluster: Optional[str] = None,
         cid = getattr(getattr(vm, "cluster", None), "id", None)
         vms_by_cluster.setdefault(str(cid), []).append(vm)
 
+    hosts = host_nodes(ovirt, kube)
     kubevirt_vms = _kubevirt_vms(kube, {_meta(pick_current(objs)).get("namespace") for cid, objs in by_cluster.items()
                                         if any(str(c.id) == cid for c in clusters)})
     result = []
@@ -360,8 +361,33 @@ def cluster_types(ovirt: Any, kube: Any, *, cluster: Optional[str] = None,
             "name": record["name"], "id": cid, "type": record["type"], "provider": record["provider"],
             "namespace": record["namespace"], "milestone": record["milestone"], "revision": record["revision"],
             "legacy_runtime_vms": sorted(legacy_runtime), "kubevirt_vms": sorted(kubevirt_names),
+            "hosts": [{k: v for k, v in h.items() if k != "cluster_id"} for h in hosts if h["cluster_id"] == cid],
         })
     return sorted(result, key=lambda c: c["name"])
+
+
+def host_nodes(ovirt: Any, kube: Any) -> List[Obj]:
+    """Every oVirt host with its Kubernetes node of the same name: exists, Ready, schedulable.
+
+    ``node_ready`` is None when the nodes cannot be read (no cluster-wide permission).
+    """
+    try:
+        nodes = {_meta(n).get("name"): n for n in kube.list("v1", "Node")[0]}
+        readable = True
+    except BridgeError:
+        nodes, readable = {}, False
+    found = []
+    for host in ovirt.hosts():
+        node = nodes.get(host.name)
+        conditions = ((node or {}).get("status") or {}).get("conditions") or []
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        found.append({
+            "name": str(host.name), "cluster_id": str(getattr(getattr(host, "cluster", None), "id", "")),
+            "status": status_of(host), "node": host.name if node else None,
+            "node_ready": (ready if node else False) if readable else None,
+            "node_schedulable": (not ((node or {}).get("spec") or {}).get("unschedulable")) if node else False,
+        })
+    return found
 
 
 def _kubevirt_vms(kube: Any, namespaces: Any) -> Dict[str, List[Obj]]:

@@ -20,7 +20,7 @@ import dataclasses
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, scheduler
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, rerun, scheduler
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
     BridgeError,
     InputError,
@@ -196,14 +196,20 @@ def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping
         else:
             target.action = "start"
 
-    to_schedule = [t for t in targets if t.runtime == "kubevirt" and t.action == "start"]
-    if to_schedule:
-        _schedule(ovirt, kube, to_schedule, all_vms, hosts, namespaces, policy, node_map, exclude_hosts,
+    to_start = [t for t in targets if t.runtime == "kubevirt" and t.action == "start"]
+    # Milestone 1: oVirt chooses the host. Milestone 2 and later: the Kubernetes scheduler does.
+    ovirt_scheduled = [t for t in to_start if milestone_of(t) < 2]
+    if ovirt_scheduled:
+        _schedule(ovirt, kube, ovirt_scheduled, all_vms, hosts, namespaces, policy, node_map, exclude_hosts,
                   storage_map, network_map)
+    for target in to_start:
+        if milestone_of(target) >= 2:
+            target.representation = ovirt_representation(ovirt, target.name, None, "hybrid")
+            target.manifest = _manifest(target, storage_map, network_map, node_map)
 
     if not check_mode:
         _start_legacy(ovirt, [t for t in targets if t.runtime == "legacy" and t.action == "start"])
-        _apply_kubevirt(kube, to_schedule, max_workers)
+        _apply_kubevirt(kube, to_start, max_workers)
     return {
         "changed": any(t.action != "none" for t in targets),
         "results": [t.result() for t in targets],
@@ -263,11 +269,20 @@ def _all_vmis(kube: Any, namespaces: Sequence[str]) -> List[Dict[str, Any]]:
         return found
 
 
+def milestone_of(target: Target) -> int:
+    return int(target.record.get("milestone") or 1)
+
+
 def _manifest(target: Target, storage_map: Mapping[str, Any], network_map: Mapping[str, Any],
               node_map: Mapping[str, str]) -> Dict[str, Any]:
     rep = dict(target.representation or {})
-    # Milestone 1: oVirt chose the host; the VM starts on exactly that node.
-    rep["scheduling"] = dict(rep["scheduling"], host=target.host, host_pinning=False, cluster_id=target.cluster_id)
+    if milestone_of(target) < 2:
+        # Milestone 1: oVirt chose the host; the VM starts on exactly that node.
+        rep["scheduling"] = dict(rep["scheduling"], host=target.host, host_pinning=False, cluster_id=target.cluster_id)
+    else:
+        # Milestone 2: only the VM's own pinning binds it; the Kubernetes scheduler places it.
+        pinned = bool(rep["scheduling"].get("pinned_hosts"))
+        rep["scheduling"] = dict(rep["scheduling"], host=None, host_pinning=pinned, cluster_id=target.cluster_id)
     ha = bool((rep["scheduling"].get("high_availability") or {}).get("enabled"))
     manifest, concerns = representation_to_vm(rep, storage_map, network_map, namespace=target.namespace,
                                               name=target.kubernetes_name, run_strategy="Always" if ha else "Manual",
@@ -275,6 +290,14 @@ def _manifest(target: Target, storage_map: Mapping[str, Any], network_map: Mappi
     critical = [c["message"] for c in concerns if c["category"] == "critical"]
     if critical:
         raise InputError(f"VM {target.name} cannot run in KubeVirt as it is: {'; '.join(critical)}")
+    if milestone_of(target) >= 2:
+        # An interrupted rerun cycle resumes: keep its attempts and keep avoiding the nodes it tried.
+        record = rerun.read_attempts(target.current_vm)
+        if record["outcome"] is None and record["attempts"]:
+            template = manifest["spec"]["template"]
+            template["spec"] = rerun.exclude_nodes(
+                template["spec"], rerun.nodes_to_exclude(template["spec"], rerun.tried_nodes(record)))
+            manifest["metadata"].setdefault("annotations", {})[rerun.ATTEMPTS_ANNOTATION] = rerun.encode_attempts(record)
     return manifest
 
 
@@ -308,13 +331,17 @@ def _apply_one(kube: Any, target: Target) -> None:
             current["spec"] = manifest["spec"]
             return current
         kube.update(KUBEVIRT_API, "VirtualMachine", name, ns, desired)
-    if target.current_vmi is not None:
-        # A finished or stuck VMI blocks a new start; the VM keeps its record of it in events.
-        kube.delete(KUBEVIRT_API, "VirtualMachineInstance", name, ns)
-        _wait_gone(kube, ns, name)
-    if manifest["spec"].get("runStrategy") == "Manual":
-        kube.request("PUT", f"{SUBRESOURCES}/namespaces/{ns}/virtualmachines/{name}/start", body={},
-                     what=f"starting VirtualMachine {ns}/{name}")
+    start_fresh(kube, ns, name, manifest["spec"].get("runStrategy"), target.current_vmi is not None)
+
+
+def start_fresh(kube: Any, namespace: str, name: str, run_strategy: Optional[str], has_vmi: bool) -> None:
+    """Start a VirtualMachine on a new VMI; an old (finished or stuck) VMI is deleted first and seen gone."""
+    if has_vmi:
+        kube.delete(KUBEVIRT_API, "VirtualMachineInstance", name, namespace)
+        _wait_gone(kube, namespace, name)
+    if run_strategy == "Manual":
+        kube.request("PUT", f"{SUBRESOURCES}/namespaces/{namespace}/virtualmachines/{name}/start", body={},
+                     what=f"starting VirtualMachine {namespace}/{name}")
 
 
 def _wait_gone(kube: Any, namespace: str, name: str, timeout_s: float = VMI_DELETE_TIMEOUT_S) -> None:

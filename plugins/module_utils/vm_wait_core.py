@@ -19,10 +19,16 @@ import threading
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import node_health, rerun
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import BridgeError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import kubernetes_name
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import status_of
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_run_core import KUBEVIRT_API, host_name, plan_targets
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_run_core import (
+    KUBEVIRT_API,
+    host_name,
+    plan_targets,
+    start_fresh,
+)
 
 OVIRT_POLL_S = 1.0
 EVENTS_PER_VM = 10
@@ -134,9 +140,99 @@ def _wait_legacy(ovirt: Any, targets: Sequence[Any], hosts: Sequence[Any], deadl
     return results
 
 
-def wait_vms(ovirt: Any, kube: Any, names: Sequence[str], timeout_s: float) -> Dict[str, Any]:
+class _Follow:
+    """One namespace's VMs: watch each attempt, record it, rerun milestone-2 VMs within the budget."""
+
+    def __init__(self, ovirt: Any, kube: Any, namespace: str, pairs: Sequence[Any], timeout_s: float,
+                 max_attempts: int, health: Mapping[str, Any], ovirt_lock: threading.Lock,
+                 check_mode: bool = False) -> None:
+        self.ovirt, self.kube, self.namespace = ovirt, kube, namespace
+        self.timeout_s, self.max_attempts, self.health, self.ovirt_lock = timeout_s, max_attempts, health, ovirt_lock
+        self.check_mode = check_mode
+        self.pending = {k8s_name: target for target, k8s_name in pairs}
+        self.records: Dict[str, Dict[str, Any]] = {}
+        for k8s_name in self.pending:
+            record = rerun.read_attempts(kube.get(KUBEVIRT_API, "VirtualMachine", k8s_name, namespace))
+            # A finished cycle is history; an interrupted one is resumed.
+            self.records[k8s_name] = record if record["outcome"] is None else {"attempts": [], "outcome": None,
+                                                                               "previous": record["outcome"]}
+        self.outcomes: Dict[str, Dict[str, Any]] = {}
+        self.reruns = 0
+
+    def run(self) -> Dict[str, Dict[str, Any]]:
+        deadline = time.monotonic() + self.timeout_s
+        while self.pending:
+            seen = wait_kubevirt(self.kube, self.namespace, list(self.pending), deadline)
+            for k8s_name, target in list(self.pending.items()):
+                self._settle(k8s_name, target, seen.get(k8s_name))
+            deadline = time.monotonic() + self.timeout_s
+        return self.outcomes
+
+    def _owns_reruns(self, target: Any) -> bool:
+        """Milestone 2 and later: the collection reruns and records; never in check mode."""
+        return int(target.record.get("milestone") or 1) >= 2 and not self.check_mode
+
+    def _settle(self, k8s_name: str, target: Any, vmi: Optional[Mapping[str, Any]]) -> None:
+        result = _kubevirt_result(self.kube, target.name, self.namespace, k8s_name, vmi)
+        record = self.records[k8s_name]
+        multi = self._owns_reruns(target)
+        if result["phase"] == "Running":
+            if record.get("previous") != "Running" or record["attempts"]:
+                record["attempts"].append({"node": result["node"], "reason": "running"})
+            record["outcome"] = "Running"
+            self._finish(k8s_name, target, result, record, write=multi)
+            return
+        kind = rerun.classify(vmi, timed_out=(result["phase"] != "Failed"))
+        record["attempts"].append({"node": result["node"], "reason": result.get("reason"), "kind": kind})
+        result["failure"] = kind
+        if multi and kind == rerun.LAUNCH_FAILED and result["node"]:
+            with self.ovirt_lock:
+                node_health.record_launch_failure(self.kube, self.ovirt, result["node"], target.name,
+                                                  result.get("reason") or kind, **self.health)
+        if not multi or len(record["attempts"]) >= self.max_attempts:
+            record["outcome"] = "Failed"
+            self._finish(k8s_name, target, result, record, write=multi)
+            return
+        self._rerun(k8s_name, record, vmi)
+
+    def _finish(self, k8s_name: str, target: Any, result: Dict[str, Any], record: Dict[str, Any], write: bool) -> None:
+        result["attempts"] = [{"node": a.get("node"), "reason": a.get("reason")} for a in record["attempts"]]
+        if write:
+            self._save(k8s_name, record, None)
+        self.outcomes[target.name] = result
+        del self.pending[k8s_name]
+
+    def _save(self, k8s_name: str, record: Mapping[str, Any], spec_change: Optional[Any]) -> Dict[str, Any]:
+        encoded = rerun.encode_attempts(record)
+
+        def mutate(vm: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+            annotations = vm["metadata"].setdefault("annotations", {})
+            template = vm["spec"]["template"]
+            new_spec = spec_change(template["spec"]) if spec_change else template["spec"]
+            if annotations.get(rerun.ATTEMPTS_ANNOTATION) == encoded and new_spec == template["spec"]:
+                return None
+            annotations[rerun.ATTEMPTS_ANNOTATION] = encoded
+            template["spec"] = new_spec
+            return vm
+
+        vm, _changed = self.kube.update(KUBEVIRT_API, "VirtualMachine", k8s_name, self.namespace, mutate)
+        return vm
+
+    def _rerun(self, k8s_name: str, record: Dict[str, Any], vmi: Optional[Mapping[str, Any]]) -> None:
+        tried = rerun.tried_nodes(record)
+        vm = self._save(k8s_name, record,
+                        lambda spec: rerun.exclude_nodes(spec, rerun.nodes_to_exclude(spec, tried)))
+        start_fresh(self.kube, self.namespace, k8s_name, vm["spec"].get("runStrategy"), vmi is not None)
+        self.reruns += 1
+
+
+def wait_vms(ovirt: Any, kube: Any, names: Sequence[str], timeout_s: float,
+             max_attempts: int = rerun.DEFAULT_MAX_ATTEMPTS, health: Optional[Mapping[str, Any]] = None,
+             check_mode: bool = False) -> Dict[str, Any]:
+    """Wait for every VM; milestone-2 VMs are rerun on other nodes within ``max_attempts``."""
+    if max_attempts < 1:
+        raise BridgeError(f"max_attempts must be at least 1, got {max_attempts}")
     started = time.monotonic()
-    deadline = started + timeout_s
     targets, _vms, hosts = plan_targets(ovirt, kube, names)
     by_namespace: Dict[str, List[Any]] = {}
     legacy = []
@@ -144,36 +240,48 @@ def wait_vms(ovirt: Any, kube: Any, names: Sequence[str], timeout_s: float) -> D
         namespace = target.record.get("namespace") if target.record.get("type") == "kubevirt" else None
         k8s_name = kubernetes_name(target.name)[0]
         if namespace and kube.get(KUBEVIRT_API, "VirtualMachine", k8s_name, namespace) is not None:
-            by_namespace.setdefault(namespace, []).append((target.name, k8s_name))
+            by_namespace.setdefault(namespace, []).append((target, k8s_name))
         else:
             legacy.append(target)
 
     outcomes: Dict[str, Dict[str, Any]] = {}
     errors: List[BaseException] = []
+    ovirt_lock = threading.Lock()  # one engine connection, used from every namespace's thread
+    follows = [_Follow(ovirt, kube, ns, pairs, timeout_s, max_attempts, dict(health or {}), ovirt_lock, check_mode)
+               for ns, pairs in by_namespace.items()]
 
-    def follow(namespace: str, pairs: Sequence[Any]) -> None:
+    def follow(item: _Follow) -> None:
         try:
-            seen = wait_kubevirt(kube, namespace, [k for _n, k in pairs], deadline)
-            for name, k8s_name in pairs:
-                outcomes[name] = _kubevirt_result(kube, name, namespace, k8s_name, seen.get(k8s_name))
+            outcomes.update(item.run())
         except BaseException as exc:  # pylint: disable=broad-except  # re-raised in the caller's thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=follow, args=item, daemon=True) for item in by_namespace.items()]
+    threads = [threading.Thread(target=follow, args=(item,), daemon=True) for item in follows]
     for thread in threads:
         thread.start()
     if legacy:
-        outcomes.update(_wait_legacy(ovirt, legacy, hosts, deadline))
+        with ovirt_lock:
+            outcomes.update(_wait_legacy(ovirt, legacy, hosts, started + timeout_s))
     for thread in threads:
         thread.join()
     if errors:
         raise errors[0]
 
     results = [outcomes[t.name] for t in targets]
+    for result in results:
+        result.setdefault("attempts", [{"node": result.get("node"), "reason": result.get("reason") or "running"}])
     failed = [r for r in results if r["phase"] not in ("Running", "up")]
-    summary = {"results": results, "changed": False, "waited_seconds": round(time.monotonic() - started, 3)}
+    summary = {"results": results, "changed": any(f.reruns for f in follows),
+               "waited_seconds": round(time.monotonic() - started, 3)}
     if failed:
-        detail = "; ".join(f"{r['name']}: {r.get('reason')}" for r in failed)
+        detail = "; ".join(
+            f"{r['name']}: {r.get('reason')}" + (f" (attempts: {', '.join(_attempt_text(a) for a in r['attempts'])})"
+                                                  if len(r["attempts"]) > 1 else "")
+            for r in failed)
         raise RunFailed(f"{len(failed)} of {len(results)} VM(s) not running within {timeout_s:g} s: {detail}",
                         results=results, waited_seconds=summary["waited_seconds"])
     return summary
+
+
+def _attempt_text(attempt: Mapping[str, Any]) -> str:
+    return f"{attempt.get('node') or 'no node'}: {attempt.get('reason')}"

@@ -113,6 +113,14 @@ clusters:
       type: list
       elements: str
       sample: [db-1]
+    hosts:
+      description:
+        - The cluster's oVirt hosts, each with its oVirt C(status) and its Kubernetes node of the same name
+          (C(node), null when there is none), whether that node is Ready (C(node_ready); null when nodes cannot
+          be read) and schedulable (C(node_schedulable)).
+      type: list
+      elements: dict
+      sample: [{name: node-b1, status: up, node: node-b1, node_ready: true, node_schedulable: true}]
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params

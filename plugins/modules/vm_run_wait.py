@@ -15,9 +15,16 @@ description:
     explain it.
   - VMs that oVirt runs (legacy clusters, or legacy-runtime VMs) are followed through the engine, which has no
     watch API; their status is read once a second.
-  - In milestone 1 oVirt does the reruns; the P(ovirt_kubevirt.bridge.milestone1#role) role retries a failed VM
-    on the next-best host.
-  - The module only reads; it reports C(changed=false).
+  - In a milestone-1 cluster oVirt does the reruns; the P(ovirt_kubevirt.bridge.milestone1#role) role retries a
+    failed VM on the next-best host, and this module only reads.
+  - In a milestone-2 (or later) cluster the collection owns the reruns, as KubeVirt itself retries forever on any
+    node. A VM that failed (VMI Failed, or not Running within O(timeout)) is rerun with a C(NotIn) node-affinity
+    term excluding every node already tried, up to O(max_attempts) attempts in all. Each attempt and its reason
+    is kept in the VirtualMachine's C(ovirt-kubevirt.io/run-attempts) annotation, so a later run resumes the count.
+    A VM pinned to nodes that all failed is rerun on them: the budget ends the runs.
+  - Failures are told apart, not scheduled (no node fits), scheduled but failed to launch, and launched but crashed.
+    Only launch failures count against a node; O(failure_threshold) of them within O(failure_window) make it
+    non-operational (see M(ovirt_kubevirt.bridge.node_health)).
 version_added: 0.1.0
 author:
   - ovirt_kubevirt.bridge contributors (@ovirt-kubevirt)
@@ -34,9 +41,24 @@ options:
     required: true
   timeout:
     description:
-      - The monitoring timeout in seconds, for all the VMs together.
+      - The monitoring timeout in seconds of one attempt, for all the VMs together.
     type: int
     default: 300
+  max_attempts:
+    description:
+      - Attempts in all for a milestone-2 VM, the first run included (oVirt's C(MaxRerunVmOnVdsCount) is 3).
+    type: int
+    default: 3
+  failure_threshold:
+    description:
+      - Launch failures within O(failure_window) that make a node non-operational.
+    type: int
+    default: 3
+  failure_window:
+    description:
+      - The window, in seconds, in which launch failures count against a node.
+    type: int
+    default: 1800
 extends_documentation_fragment:
   - ovirt_kubevirt.bridge.connection.ovirt
   - ovirt_kubevirt.bridge.connection.kubernetes
@@ -46,7 +68,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - The module only reads.
+      - It waits and reports, but reruns nothing and records no attempt or node failure.
   diff_mode:
     support: N/A
     details:
@@ -107,6 +129,13 @@ results:
     reason:
       description: Why the VM did not run.
       type: str
+    failure:
+      description: V(not_scheduled), V(launch_failed) or V(crashed), for a VM that did not run.
+      type: str
+    attempts:
+      description: Every attempt of this run cycle, each with C(node) and C(reason) (V(running) for the one that ran).
+      type: list
+      elements: dict
 waited_seconds:
   description: How long the module waited.
   returned: always
@@ -120,6 +149,9 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_modu
 ARGUMENT_SPEC = {
     "vms": {"type": "list", "elements": "str", "required": True},
     "timeout": {"type": "int", "default": 300},
+    "max_attempts": {"type": "int", "default": 3},
+    "failure_threshold": {"type": "int", "default": 3},
+    "failure_window": {"type": "int", "default": 1800},
 }
 
 
@@ -129,7 +161,10 @@ def main():
 
     def core():
         with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
-            result = vm_wait_core.wait_vms(ovirt, kube, p["vms"], p["timeout"])
+            result = vm_wait_core.wait_vms(
+                ovirt, kube, p["vms"], p["timeout"], max_attempts=p["max_attempts"],
+                health={"threshold": p["failure_threshold"], "window_s": p["failure_window"]},
+                check_mode=module.check_mode)
         result["warnings"] = warnings
         return result
 
