@@ -274,13 +274,18 @@ def wait_vms(ovirt: Any, kube: Any, names: Sequence[str], timeout_s: float,
     summary = {"results": results, "changed": any(f.reruns for f in follows),
                "waited_seconds": round(time.monotonic() - started, 3)}
     if failed:
-        detail = "; ".join(
-            f"{r['name']}: {r.get('reason')}" + (f" (attempts: {', '.join(_attempt_text(a) for a in r['attempts'])})"
-                                                  if len(r["attempts"]) > 1 else "")
-            for r in failed)
+        detail = "; ".join(_failure_text(r) for r in failed)
         raise RunFailed(f"{len(failed)} of {len(results)} VM(s) not running within {timeout_s:g} s: {detail}",
                         results=results, waited_seconds=summary["waited_seconds"])
     return summary
+
+
+def _failure_text(result: Mapping[str, Any]) -> str:
+    """A VM's failure for the task message, listing its attempts when there were several."""
+    text = f"{result['name']}: {result.get('reason')}"
+    if len(result["attempts"]) > 1:
+        text += f" (attempts: {', '.join(_attempt_text(a) for a in result['attempts'])})"
+    return text
 
 
 def _attempt_text(attempt: Mapping[str, Any]) -> str:

@@ -21,7 +21,7 @@ description:
     node. A VM that failed (VMI Failed, or not Running within O(timeout)) is rerun with a C(NotIn) node-affinity
     term excluding every node already tried, up to O(max_attempts) attempts in all. Each attempt and its reason
     is kept in the VirtualMachine's C(ovirt-kubevirt.io/run-attempts) annotation, so a later run resumes the count.
-    A VM pinned to nodes that all failed is rerun on them: the budget ends the runs.
+    A VM pinned to nodes that all failed is rerun on them, until the budget ends the runs.
   - Failures are told apart, not scheduled (no node fits), scheduled but failed to launch, and launched but crashed.
     Only launch failures count against a node; O(failure_threshold) of them within O(failure_window) make it
     non-operational (see M(ovirt_kubevirt.bridge.node_health)).
