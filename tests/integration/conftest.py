@@ -6,13 +6,16 @@ in a temporary directory and stops it at the end.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
+import ssl
 import subprocess
 import sys
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import yaml
@@ -86,6 +89,36 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
         yield Lab(run_dir, labctl.read_env(run_dir))
     finally:
         labctl.down(run_dir)
+
+
+def own_lab(tmp_path_factory: pytest.TempPathFactory, name: str, topology: dict[str, Any]) -> Iterator[Lab]:
+    """A lab of a test module's own, on its own topology, so no other test touches its state."""
+    run_dir = tmp_path_factory.mktemp(name)
+    path = run_dir / "topology.yaml"
+    path.write_text(yaml.safe_dump(topology))
+    labctl.up(run_dir, path)
+    try:
+        yield Lab(run_dir, labctl.read_env(run_dir))
+    finally:
+        labctl.down(run_dir)
+
+
+def kubectl(lab: Lab, *args: str) -> dict[str, Any]:
+    """kubectl ... -o json against the lab, as an administrator would look."""
+    out = subprocess.run(["kubectl", "--kubeconfig", lab.env["K8S_AUTH_KUBECONFIG"], *args, "-o", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def engine(lab: Lab, path: str) -> Any:
+    """GET on the oVirt fake's /lab/ control API (state, request counters)."""
+    base = lab.env["OVIRT_URL"].split("/ovirt-engine")[0]
+    request = urllib.request.Request(base + path)
+    token = base64.b64encode(f"{lab.env['OVIRT_USERNAME']}:{lab.env['OVIRT_PASSWORD']}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    context = ssl.create_default_context(cafile=lab.env["OVIRT_CAFILE"])
+    with urllib.request.urlopen(request, context=context) as reply:
+        return json.loads(reply.read())
 
 
 def k8s_params(env: dict[str, str], **overrides: Any) -> dict[str, Any]:

@@ -498,6 +498,10 @@ def test_info_reports_every_cluster_and_where_its_vms_run(lab, kube, provider_ns
     assert out["changed"] is False
     by_name = {c["name"]: c for c in out["clusters"]}
     assert sorted(by_name) == ["kv-b", "legacy-a"]
+    hosts = {name: by_name[name].pop("hosts") for name in by_name}
+    assert [h["name"] for h in hosts["kv-b"]] == ["node-b1", "node-b2", "node-b3"]
+    assert [h["name"] for h in hosts["legacy-a"]] == ["host-a1", "host-a2"]
+    assert all(h["node"] == h["name"] and h["node_ready"] in (True, False) for h in hosts["kv-b"] + hosts["legacy-a"])
     assert by_name["kv-b"] == {"name": "kv-b", "id": cluster_ids["kv-b"], "type": "kubevirt", "provider": "kv1",
                                "namespace": provider_ns, "milestone": 1, "revision": 1,
                                "legacy_runtime_vms": ["app-1"], "kubevirt_vms": ["db-1"]}

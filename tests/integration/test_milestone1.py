@@ -6,19 +6,14 @@ for the monitoring timeout; then node-b1, which works.
 """
 from __future__ import annotations
 
-import base64
 import json
-import ssl
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 
-import labctl
-from conftest import REPO_ROOT, Lab, run_playbook
+from conftest import engine, kubectl, own_lab, run_playbook, REPO_ROOT
 
 NAMESPACE = "m1"
 MAPS = {"storage_map": {"data1": {"pvc_name": "{vm}-{disk_id}"}}, "network_map": {"ovirtmgmt": "pod"}}
@@ -38,30 +33,7 @@ TOPOLOGY = {"datacenters": [{"name": "dc1", "clusters": [
 
 @pytest.fixture(scope="module")
 def m1lab(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("m1lab")
-    topology = run_dir / "topology.yaml"
-    topology.write_text(yaml.safe_dump(TOPOLOGY))
-    labctl.up(run_dir, topology)
-    try:
-        yield Lab(run_dir, labctl.read_env(run_dir))
-    finally:
-        labctl.down(run_dir)
-
-
-def kubectl(lab, *args):
-    out = subprocess.run(["kubectl", "--kubeconfig", lab.env["K8S_AUTH_KUBECONFIG"], *args, "-o", "json"],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
-
-
-def engine(lab, path):
-    base = lab.env["OVIRT_URL"].split("/ovirt-engine")[0]
-    request = urllib.request.Request(base + path)
-    token = base64.b64encode(f"{lab.env['OVIRT_USERNAME']}:{lab.env['OVIRT_PASSWORD']}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    context = ssl.create_default_context(cafile=lab.env["OVIRT_CAFILE"])
-    with urllib.request.urlopen(request, context=context) as reply:
-        return json.loads(reply.read())
+    yield from own_lab(tmp_path_factory, "m1lab", TOPOLOGY)
 
 
 def engine_writes(lab):

@@ -11,10 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-import labctl
-from conftest import REPO_ROOT, Lab, run_playbook
+from conftest import kubectl, own_lab, run_playbook, REPO_ROOT
 
 NAMESPACE = "m2"
 MAPS = {"storage_map": {"data1": {"pvc_name": "{vm}-{disk_id}"}}, "network_map": {"ovirtmgmt": "pod"}}
@@ -30,20 +28,7 @@ TOPOLOGY = {"datacenters": [{"name": "dc2", "clusters": [
 
 @pytest.fixture(scope="module")
 def m2lab(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("m2lab")
-    topology = run_dir / "topology.yaml"
-    topology.write_text(yaml.safe_dump(TOPOLOGY))
-    labctl.up(run_dir, topology)
-    try:
-        yield Lab(run_dir, labctl.read_env(run_dir))
-    finally:
-        labctl.down(run_dir)
-
-
-def kubectl(lab, *args):
-    out = subprocess.run(["kubectl", "--kubeconfig", lab.env["K8S_AUTH_KUBECONFIG"], *args, "-o", "json"],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
+    yield from own_lab(tmp_path_factory, "m2lab", TOPOLOGY)
 
 
 def setup_tasks():

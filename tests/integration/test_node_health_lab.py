@@ -5,20 +5,15 @@ its maintenance (409). Each test uses its own node or clears what it set.
 """
 from __future__ import annotations
 
-import base64
 import datetime
 import json
-import ssl
 import subprocess
 import threading
 import time
-import urllib.request
 
 import pytest
-import yaml
 
-import labctl
-from conftest import Lab, k8s_params, run_playbook
+from conftest import engine, k8s_params, kubectl, own_lab, run_playbook
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import node_health as nh
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry
 
@@ -32,14 +27,7 @@ TOPOLOGY = {"datacenters": [{"name": "dc1", "clusters": [
 
 @pytest.fixture(scope="module")
 def nhlab(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("nhlab")
-    topology = run_dir / "topology.yaml"
-    topology.write_text(yaml.safe_dump(TOPOLOGY))
-    labctl.up(run_dir, topology)
-    try:
-        yield Lab(run_dir, labctl.read_env(run_dir))
-    finally:
-        labctl.down(run_dir)
+    yield from own_lab(tmp_path_factory, "nhlab", TOPOLOGY)
 
 
 def auth(lab):
@@ -51,22 +39,6 @@ def record(lab, node, vm="vm-x", reason="virt-launcher failed", **kwargs):
     """One recorder, as vm_run_wait would be: its own connections."""
     with registry.services(auth(lab), k8s_params(lab.env)) as (ovirt, kube, _warnings):
         return nh.record_launch_failure(kube, ovirt, node, vm, reason, **kwargs)
-
-
-def kubectl(lab, *args):
-    out = subprocess.run(["kubectl", "--kubeconfig", lab.env["K8S_AUTH_KUBECONFIG"], *args, "-o", "json"],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
-
-
-def engine(lab, path):
-    base = lab.env["OVIRT_URL"].split("/ovirt-engine")[0]
-    request = urllib.request.Request(base + path)
-    token = base64.b64encode(f"{lab.env['OVIRT_USERNAME']}:{lab.env['OVIRT_PASSWORD']}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    context = ssl.create_default_context(cafile=lab.env["OVIRT_CAFILE"])
-    with urllib.request.urlopen(request, context=context) as reply:
-        return json.loads(reply.read())
 
 
 def host(lab, name, wait_for=None, timeout=10.0):
