@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, rerun, scheduler
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
     BridgeError,
+    ConflictError,
     InputError,
     NotFoundError,
 )
@@ -318,9 +319,14 @@ def _apply_kubevirt(kube: Any, targets: Sequence[Target], max_workers: int) -> N
 def _apply_one(kube: Any, target: Target) -> None:
     manifest = target.manifest or {}
     ns, name = target.namespace, target.kubernetes_name
+    created = False
     if target.current_vm is None:
-        kube.create(manifest)
-    else:
+        try:
+            kube.create(manifest)
+            created = True
+        except ConflictError:
+            pass  # a concurrent run created it first: converge it like an existing one
+    if not created:
         def desired(current: Dict[str, Any]) -> Optional[Dict[str, Any]]:
             meta = current.setdefault("metadata", {})
             labels = dict(meta.get("labels") or {}, **manifest["metadata"].get("labels", {}))
@@ -340,8 +346,15 @@ def start_fresh(kube: Any, namespace: str, name: str, run_strategy: Optional[str
         kube.delete(KUBEVIRT_API, "VirtualMachineInstance", name, namespace)
         _wait_gone(kube, namespace, name)
     if run_strategy == "Manual":
-        kube.request("PUT", f"{SUBRESOURCES}/namespaces/{namespace}/virtualmachines/{name}/start", body={},
-                     what=f"starting VirtualMachine {namespace}/{name}")
+        try:
+            kube.request("PUT", f"{SUBRESOURCES}/namespaces/{namespace}/virtualmachines/{name}/start", body={},
+                         what=f"starting VirtualMachine {namespace}/{name}")
+        except ConflictError:
+            # KubeVirt refuses a second start: fine when a concurrent run's start made the VMI, never otherwise.
+            vmi = kube.get(KUBEVIRT_API, "VirtualMachineInstance", name, namespace)
+            phase = ((vmi or {}).get("status") or {}).get("phase") or ""  # "": created, no status yet
+            if vmi is None or phase not in ACTIVE_PHASES + ("",):
+                raise
 
 
 def _wait_gone(kube: Any, namespace: str, name: str, timeout_s: float = VMI_DELETE_TIMEOUT_S) -> None:
