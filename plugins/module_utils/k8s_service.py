@@ -316,6 +316,31 @@ class KubeService:
                 rv = None  # the connection dropped: relist, as the server may have lost our version
                 failures = _backoff(failures, deadline)
 
+    def wait_gone(self, api_version: str, kind: str, namespace: Optional[str], *, label_selector: Optional[str] = None,
+                  field_selector: Optional[str] = None, timeout_s: float = 60.0) -> List[str]:
+        """Wait, by watch, until no matching object is left; returns the names still there at the timeout.
+
+        Each window restarts from a fresh list, so a deletion missed while the
+        watch relisted (410 Gone, a dropped connection) is still seen.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            items, version = self.list(api_version, kind, namespace, label_selector, field_selector)
+            present = {(i.get("metadata") or {}).get("name", "") for i in items}
+            remaining = deadline - time.monotonic()
+            if not present or remaining <= 0:
+                return sorted(present)
+            for event_type, obj in self.watch(api_version, kind, namespace, label_selector=label_selector,
+                                              field_selector=field_selector, resource_version=version,
+                                              timeout_s=min(remaining, WATCH_WINDOW_S)):
+                name = (obj.get("metadata") or {}).get("name", "")
+                if event_type == "DELETED":
+                    present.discard(name)
+                else:
+                    present.add(name)
+                if not present:
+                    return []
+
     def _watch_window(self, api_version: str, kind: str, namespace: Optional[str], label_selector: Optional[str],
                       field_selector: Optional[str], rv: str, window: int) -> Iterator[Tuple[str, Obj]]:
         resource = self.resource(api_version, kind)

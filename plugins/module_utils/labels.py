@@ -9,3 +9,5 @@ VM_ID = PREFIX + "vm-id"
 CLUSTER_ID = PREFIX + "cluster-id"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "ovirt_kubevirt.bridge"
+# The well-known node label KubeVirt and the collection pin VMs with.
+HOSTNAME = "kubernetes.io/hostname"

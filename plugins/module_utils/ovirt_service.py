@@ -125,14 +125,14 @@ class OvirtService:
     # -- hosts ----------------------------------------------------------------
     def deactivate_host(self, host: Any, reason: str) -> bool:
         """Put a host into maintenance with a reason; False when it already is."""
-        if _status(host) == "maintenance":
+        if status_of(host) == "maintenance":
             return False
         service = self.system.hosts_service().host_service(host.id)
         self._call(f"moving host {host.name} to maintenance", service.deactivate, reason=reason)
         return True
 
     def activate_host(self, host: Any) -> bool:
-        if _status(host) == "up":
+        if status_of(host) == "up":
             return False
         service = self.system.hosts_service().host_service(host.id)
         self._call(f"activating host {host.name}", service.activate)
@@ -147,15 +147,11 @@ class OvirtService:
         return self.system.vms_service().vm_service(vm_id)
 
 
-def _status(obj: Any) -> str:
+def status_of(obj: Any) -> str:
+    """An SDK object's status as the engine's lowercase string (e.g. 'up')."""
     status = getattr(obj, "status", None)
     return getattr(status, "value", str(status) if status is not None else "")
 
 
-def status_of(obj: Any) -> str:
-    """An SDK object's status as the engine's lowercase string (e.g. 'up')."""
-    return _status(obj)
-
-
 def host_summary(host: Any) -> Dict[str, Any]:
-    return {"id": host.id, "name": host.name, "status": _status(host)}
+    return {"id": host.id, "name": host.name, "status": status_of(host)}

@@ -24,7 +24,6 @@ are, whatever its type.
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import labels
@@ -60,8 +59,6 @@ RECORD_PREFIX = "ovirt-cluster-"
 KUBEVIRT_API = "kubevirt.io/v1"
 # What decides a cluster's type; a change of any of them is a new revision.
 KEY_FIELDS = ("type", "provider", "namespace", "milestone")
-# A watch is restarted from a fresh list at least this often while waiting.
-WAIT_WINDOW_S = 30.0
 
 
 # -- pure parts -----------------------------------------------------------------
@@ -210,26 +207,8 @@ def running_vmis(kube: Any, namespace: str, cluster_id: str) -> List[str]:
 
 def wait_vmis_gone(kube: Any, namespace: str, cluster_id: str, timeout_s: float) -> List[str]:
     """Wait with a watch until no VMI labelled with the cluster is left; returns those still there."""
-    deadline = time.monotonic() + timeout_s
-    selector = f"{CLUSTER_ID_LABEL}={cluster_id}"
-    while True:
-        items, rv = kube.list(KUBEVIRT_API, "VirtualMachineInstance", namespace, label_selector=selector)
-        present = {_meta(i).get("name", "") for i in items}
-        remaining = deadline - time.monotonic()
-        if not present or remaining <= 0:
-            return sorted(present)
-        # Each window restarts from a fresh list, so a deletion missed while
-        # the watch relisted (410 Gone, a dropped connection) is seen.
-        for event_type, obj in kube.watch(KUBEVIRT_API, "VirtualMachineInstance", namespace,
-                                          label_selector=selector, resource_version=rv,
-                                          timeout_s=min(remaining, WAIT_WINDOW_S)):
-            name = _meta(obj).get("name", "")
-            if event_type == "DELETED":
-                present.discard(name)
-            else:
-                present.add(name)
-            if not present:
-                return []
+    return kube.wait_gone(KUBEVIRT_API, "VirtualMachineInstance", namespace,
+                          label_selector=f"{CLUSTER_ID_LABEL}={cluster_id}", timeout_s=timeout_s)
 
 
 def _write(kube: Any, cluster_id: str, target_ns: str, desired: Dict[str, str], identity: Dict[str, str],
@@ -316,6 +295,22 @@ def _drop_superseded(kube: Any, records: Sequence[Obj], target_ns: str, warnings
                             f"could not be deleted: {exc}")
 
 
+def records_by_cluster(items: Sequence[Obj]) -> Dict[str, List[Obj]]:
+    """Registry records grouped by the oVirt cluster id they describe."""
+    by_cluster: Dict[str, List[Obj]] = {}
+    for obj in items:
+        cid = (_meta(obj).get("labels") or {}).get(CLUSTER_ID_LABEL) or (obj.get("data") or {}).get("cluster_id")
+        if cid:
+            by_cluster.setdefault(cid, []).append(obj)
+    return by_cluster
+
+
+def current_records(kube: Any) -> Dict[str, Dict[str, str]]:
+    """The data of every cluster's current record, from all namespaces, by cluster id."""
+    return {cid: dict((pick_current(objs) or {}).get("data") or {})
+            for cid, objs in records_by_cluster(find_records(kube, None)).items()}
+
+
 def cluster_types(ovirt: Any, kube: Any, *, cluster: Optional[str] = None,
                   namespace: Optional[str] = None) -> List[Obj]:
     """Every oVirt cluster (or one) with its type and where its VMs run. Reads only."""
@@ -327,11 +322,7 @@ def cluster_types(ovirt: Any, kube: Any, *, cluster: Optional[str] = None,
         items, _rv = kube.list("v1", "ConfigMap", namespace, label_selector=selector)
     else:
         items = find_records(kube, None)
-    by_cluster: Dict[str, List[Obj]] = {}
-    for obj in items:
-        cid = (_meta(obj).get("labels") or {}).get(CLUSTER_ID_LABEL) or (obj.get("data") or {}).get("cluster_id")
-        if cid:
-            by_cluster.setdefault(cid, []).append(obj)
+    by_cluster = records_by_cluster(items)
 
     vms_by_cluster: Dict[str, List[Any]] = {}
     for vm in ovirt.vms(clusters[0].name if cluster else None):

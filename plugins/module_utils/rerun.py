@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import labels
 
 ATTEMPTS_ANNOTATION = labels.PREFIX + "run-attempts"
-HOSTNAME_LABEL = "kubernetes.io/hostname"
+HOSTNAME_LABEL = labels.HOSTNAME
 DEFAULT_MAX_ATTEMPTS = 3
 
 NOT_SCHEDULED = "not_scheduled"

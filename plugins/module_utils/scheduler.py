@@ -341,7 +341,12 @@ def schedule_batch(hosts: Sequence[Host], requests: Sequence[Request], policy: s
     for request in requests:
         result = schedule(hosts, request, policy)
         if result["host"]:
-            chosen = next(h for h in hosts if h.name == result["host"])
-            chosen.vms.append(Load(request.vm_id, request.name, request.vcpus, request.memory_mib, request.high_availability))
+            reserve(hosts, result["host"], request)
         results.append(dict(result, vm=request.name))
     return results
+
+
+def reserve(hosts: Sequence[Host], host_name: str, request: Request) -> None:
+    """Count a placed VM in its host's load, so the next placement sees it."""
+    chosen = next(h for h in hosts if h.name == host_name)
+    chosen.vms.append(Load(request.vm_id, request.name, request.vcpus, request.memory_mib, request.high_availability))

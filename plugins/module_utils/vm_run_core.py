@@ -95,9 +95,14 @@ def vmi_load(vmi: Mapping[str, Any]) -> Dict[str, Any]:
             "cpus": cpus, "memory_mib": parse_quantity(memory) // (1024 * 1024)}
 
 
+def cpu_count(obj: Any) -> int:
+    """The CPUs of an oVirt VM or host, from its CPU topology."""
+    topology = obj.cpu.topology if obj.cpu and obj.cpu.topology else None
+    return (topology.sockets or 1) * (topology.cores or 1) * (topology.threads or 1) if topology else 1
+
+
 def ovirt_load(vm: Any) -> Dict[str, Any]:
-    topology = vm.cpu.topology if vm.cpu and vm.cpu.topology else None
-    cpus = (topology.sockets or 1) * (topology.cores or 1) * (topology.threads or 1) if topology else 1
+    cpus = cpu_count(vm)
     ha = bool(vm.high_availability and vm.high_availability.enabled)
     return {"id": vm.id, "name": vm.name, "cpus": cpus, "memory_mib": (vm.memory or 0) // (1024 * 1024),
             "high_availability": ha}
@@ -113,30 +118,19 @@ def host_inventory(hosts: Sequence[Any], ovirt_vms: Sequence[Any], vmis: Sequenc
             by_node.setdefault(status["nodeName"], []).append(vmi_load(vmi))
     inventory = []
     for host in hosts:
-        topology = host.cpu.topology if host.cpu and host.cpu.topology else None
-        cpus = (topology.sockets or 1) * (topology.cores or 1) * (topology.threads or 1) if topology else 1
         loads = [ovirt_load(v) for v in ovirt_vms if v.host is not None and v.host.id == host.id
                  and status_of(v) in OVIRT_ACTIVE]
         loads += by_node.get(node_map.get(host.name, host.name), [])
         inventory.append({
-            "name": host.name, "status": status_of(host), "cpus": cpus,
+            "name": host.name, "status": status_of(host), "cpus": cpu_count(host),
             "memory_mib": (host.memory or 0) // (1024 * 1024),
             "cpu_model": host.cpu.type if host.cpu else None, "vms": loads,
         })
     return inventory
 
 
-def _by_name(items: Sequence[Mapping[str, Any]]) -> Dict[str, Dict[str, Any]]:
+def by_name(items: Sequence[Mapping[str, Any]]) -> Dict[str, Dict[str, Any]]:
     return {(i.get("metadata") or {}).get("name"): dict(i) for i in items}
-
-
-def _records(kube: Any) -> Dict[str, Mapping[str, Any]]:
-    grouped: Dict[str, List[Dict[str, Any]]] = {}
-    for obj in registry.find_records(kube, None):
-        cid = ((obj.get("metadata") or {}).get("labels") or {}).get(registry.CLUSTER_ID_LABEL)
-        if cid:
-            grouped.setdefault(cid, []).append(obj)
-    return {cid: (registry.pick_current(objs) or {}).get("data") or {} for cid, objs in grouped.items()}
 
 
 def plan_targets(ovirt: Any, kube: Any, names: Sequence[str]) -> Tuple[List[Target], List[Any], List[Any]]:
@@ -148,7 +142,7 @@ def plan_targets(ovirt: Any, kube: Any, names: Sequence[str]) -> Tuple[List[Targ
     unknown = [n for n in names if n not in by_name]
     if unknown:
         raise NotFoundError(f"the oVirt engine has no VM named {', '.join(repr(n) for n in unknown)}")
-    records = _records(kube)
+    records = registry.current_records(kube)
     targets = []
     for name in dict.fromkeys(names):
         vm = by_name[name]
@@ -183,8 +177,8 @@ def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping
     namespaces = sorted({t.record.get("namespace") for t in targets if t.record.get("type") == "kubevirt"})
     vms_by_ns, vmis_by_ns = {}, {}
     for ns in namespaces:
-        vms_by_ns[ns] = _by_name(kube.list(KUBEVIRT_API, "VirtualMachine", ns)[0])
-        vmis_by_ns[ns] = _by_name(kube.list(KUBEVIRT_API, "VirtualMachineInstance", ns)[0])
+        vms_by_ns[ns] = by_name(kube.list(KUBEVIRT_API, "VirtualMachine", ns)[0])
+        vmis_by_ns[ns] = by_name(kube.list(KUBEVIRT_API, "VirtualMachineInstance", ns)[0])
 
     for target in targets:
         ovirt_status = status_of(target.vm)
@@ -247,15 +241,14 @@ def _schedule(ovirt: Any, kube: Any, targets: Sequence[Target], all_vms: Sequenc
             target.representation = ovirt_representation(ovirt, target.name, None, "hybrid")
             excluded = set(exclude_hosts.get(target.name) or ())
             candidates = [h for h in inventory if h.name not in excluded]
-            result = scheduler.schedule(candidates, scheduler.parse_request(target.representation), policy)
+            request = scheduler.parse_request(target.representation)
+            result = scheduler.schedule(candidates, request, policy)
             result["rejected"] += [{"host": h, "filter": "Rerun", "reason": "an earlier attempt failed on it"}
                                    for h in sorted(excluded)]
             if result["host"] is None:
                 raise scheduler.no_host_error(target.name, result)
             target.host = result["host"]
-            chosen = next(h for h in inventory if h.name == target.host)
-            request = scheduler.parse_request(target.representation)
-            chosen.vms.append(scheduler.Load(request.vm_id, request.name, request.vcpus, request.memory_mib))
+            scheduler.reserve(inventory, target.host, request)
             target.manifest = _manifest(target, storage_map, network_map, node_map)
 
 
@@ -344,7 +337,10 @@ def start_fresh(kube: Any, namespace: str, name: str, run_strategy: Optional[str
     """Start a VirtualMachine on a new VMI; an old (finished or stuck) VMI is deleted first and seen gone."""
     if has_vmi:
         kube.delete(KUBEVIRT_API, "VirtualMachineInstance", name, namespace)
-        _wait_gone(kube, namespace, name)
+        if kube.wait_gone(KUBEVIRT_API, "VirtualMachineInstance", namespace, field_selector=f"metadata.name={name}",
+                          timeout_s=VMI_DELETE_TIMEOUT_S):
+            raise BridgeError(f"the old VMI {namespace}/{name} was not deleted within {VMI_DELETE_TIMEOUT_S:g} s; "
+                              "not starting it twice")
     if run_strategy == "Manual":
         try:
             kube.request("PUT", f"{SUBRESOURCES}/namespaces/{namespace}/virtualmachines/{name}/start", body={},
@@ -355,17 +351,3 @@ def start_fresh(kube: Any, namespace: str, name: str, run_strategy: Optional[str
             phase = ((vmi or {}).get("status") or {}).get("phase") or ""  # "": created, no status yet
             if vmi is None or phase not in ACTIVE_PHASES + ("",):
                 raise
-
-
-def _wait_gone(kube: Any, namespace: str, name: str, timeout_s: float = VMI_DELETE_TIMEOUT_S) -> None:
-    """Wait, by watch, until a deleted VMI is gone, so the next start does not meet it."""
-    selector = f"metadata.name={name}"
-    items, version = kube.list(KUBEVIRT_API, "VirtualMachineInstance", namespace, field_selector=selector)
-    if not items:
-        return
-    for event_type, _obj in kube.watch(KUBEVIRT_API, "VirtualMachineInstance", namespace, field_selector=selector,
-                                       timeout_s=timeout_s, resource_version=version):
-        if event_type == "DELETED":
-            return
-    if kube.get(KUBEVIRT_API, "VirtualMachineInstance", name, namespace) is not None:
-        raise BridgeError(f"the old VMI {namespace}/{name} was not deleted within {timeout_s:g} s; not starting it twice")

@@ -25,6 +25,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming impor
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import status_of
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_run_core import (
     KUBEVIRT_API,
+    by_name,
     host_name,
     plan_targets,
     start_fresh,
@@ -149,10 +150,10 @@ class _Follow:
         self.ovirt, self.kube, self.namespace = ovirt, kube, namespace
         self.timeout_s, self.max_attempts, self.health, self.ovirt_lock = timeout_s, max_attempts, health, ovirt_lock
         self.check_mode = check_mode
-        self.pending = {k8s_name: target for target, k8s_name in pairs}
+        self.pending = {k8s_name: target for target, k8s_name, _vm in pairs}
         self.records: Dict[str, Dict[str, Any]] = {}
-        for k8s_name in self.pending:
-            record = rerun.read_attempts(kube.get(KUBEVIRT_API, "VirtualMachine", k8s_name, namespace))
+        for _target, k8s_name, vm in pairs:
+            record = rerun.read_attempts(vm)
             # A finished cycle is history; an interrupted one is resumed.
             self.records[k8s_name] = record if record["outcome"] is None else {"attempts": [], "outcome": None,
                                                                                "previous": record["outcome"]}
@@ -234,13 +235,16 @@ def wait_vms(ovirt: Any, kube: Any, names: Sequence[str], timeout_s: float,
         raise BridgeError(f"max_attempts must be at least 1, got {max_attempts}")
     started = time.monotonic()
     targets, _vms, hosts = plan_targets(ovirt, kube, names)
+    kubevirt_namespaces = {t.record.get("namespace") for t in targets if t.record.get("type") == "kubevirt"}
+    # One list per namespace: the VirtualMachines say which VMs KubeVirt runs, and carry their attempts.
+    vms = {ns: by_name(kube.list(KUBEVIRT_API, "VirtualMachine", ns)[0]) for ns in sorted(kubevirt_namespaces)}
     by_namespace: Dict[str, List[Any]] = {}
     legacy = []
     for target in targets:
         namespace = target.record.get("namespace") if target.record.get("type") == "kubevirt" else None
         k8s_name = kubernetes_name(target.name)[0]
-        if namespace and kube.get(KUBEVIRT_API, "VirtualMachine", k8s_name, namespace) is not None:
-            by_namespace.setdefault(namespace, []).append((target, k8s_name))
+        if namespace and k8s_name in vms[namespace]:
+            by_namespace.setdefault(namespace, []).append((target, k8s_name, vms[namespace][k8s_name]))
         else:
             legacy.append(target)
 
