@@ -693,6 +693,21 @@ def host_device_name(kind: str, source: Dict[str, str]) -> Optional[str]:
     return source.get("uuid")
 
 
+_DEVICE_NAME_FIELDS = {"pci": ("domain", "bus", "slot", "function"), "usb": ("bus", "device"),
+                       "scsi": ("host", "bus", "target", "unit")}
+
+
+def host_device_source(kind: str, name: Optional[str]) -> Dict[str, str]:
+    """The source address an oVirt host device name encodes (the inverse of host_device_name); {} if it does not."""
+    fields = _DEVICE_NAME_FIELDS.get(kind)
+    parts = (name or "").split("_")
+    if fields is None or len(parts) != len(fields) + 1 or parts[0] != kind or not all(p.isalnum() for p in parts[1:]):
+        return {}
+    if kind == "pci":
+        return {key: "0x" + value for key, value in zip(fields, parts[1:])}
+    return dict(zip(fields, parts[1:]))
+
+
 def _usb_number(text: str) -> int:
     return int(text, 16) if text.lower().startswith("0x") else int(text)
 

@@ -57,7 +57,7 @@ except ImportError:  # Python < 3.9
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import labels
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import InputError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import is_dns1123_label, kubernetes_name
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import is_dns1123_label, is_label_name, kubernetes_name
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.passthrough import (
     HOOK_ANNOTATION,
     configmap_name,
@@ -313,6 +313,8 @@ class _Translation:
         self.vm_name = ""
         self.pod_network_used = False
         self.data_volumes: List[Dict[str, Any]] = []
+        # Node label keys the VM requires, from host devices that are not passed through.
+        self.required_node_labels: List[str] = []
 
     def manifest(self, namespace: Optional[str], name: Optional[str], run_strategy: Optional[str]) -> Dict[str, Any]:
         c = self.config
@@ -710,7 +712,7 @@ class _Translation:
                 )
                 continue
             if not mapped:
-                self.concerns.add("host_device.unmapped", "warning", f"The {label} is dropped: host_device_map names no KubeVirt device for {key!r}.")
+                self.unmapped_host_device(label, key)
                 continue
             entry = {"name": kubevirt_host_device_name(index), "deviceName": mapped}
             (gpus if device.kind == "mdev" else host_devices).append(entry)
@@ -718,6 +720,19 @@ class _Translation:
             devices["hostDevices"] = host_devices
         if gpus:
             devices["gpus"] = gpus
+
+    def unmapped_host_device(self, label: str, key: Optional[str]) -> None:
+        node_label = labels.HOST_DEVICE_PREFIX + key if key and is_label_name(key) else None
+        if node_label is None:
+            self.concerns.add("host_device.unmapped", "warning", f"The {label} is dropped: host_device_map names no KubeVirt device for {key!r}.")
+            return
+        # Scheduling still honours the device: only nodes labelled as holding it qualify.
+        self.required_node_labels.append(node_label)
+        self.concerns.add(
+            "host_device.unmapped", "warning",
+            f"The {label} is not passed through: host_device_map names no KubeVirt device for {key!r}. The VM is kept to "
+            f"nodes labelled {node_label}; map the device to a permitted KubeVirt device name to attach it.",
+        )
 
     # -- disks --
 
@@ -982,10 +997,14 @@ class _Translation:
                 )
         required: List[Dict[str, Any]] = []
         preferred: List[Dict[str, Any]] = []
+        selector = self.cpu_node_selector()
         if len(hosts) == 1:
-            result["nodeSelector"] = {HOSTNAME_LABEL: hosts[0]}
+            selector[HOSTNAME_LABEL] = hosts[0]
         elif hosts:
             required.append({"key": HOSTNAME_LABEL, "operator": "In", "values": hosts})
+        if selector:
+            result["nodeSelector"] = selector
+        required += [{"key": key, "operator": "Exists"} for key in self.required_node_labels]
         affinity = self.affinity_groups(required, preferred)
         node_affinity: Dict[str, Any] = {}
         if required:
@@ -1002,6 +1021,20 @@ class _Translation:
                 "The VM migrates on node drain (evictionStrategy LiveMigrate); live migration needs ReadWriteMany volumes.",
             )
         return result
+
+    def cpu_node_selector(self) -> Dict[str, str]:
+        """The CPU model (the cluster's CPU level) and required features as KubeVirt node-labeller selectors."""
+        cpu = self.config.cpu
+        selector: Dict[str, str] = {}
+        wanted = [(labels.CPU_FEATURE_PREFIX, f.name) for f in cpu.features if (f.policy or "require") in ("require", "force")]
+        if cpu.model and cpu.mode not in ("host-passthrough", "host-model"):
+            wanted.insert(0, (labels.CPU_MODEL_PREFIX, cpu.model))
+        for prefix, name in wanted:
+            if is_label_name(name):
+                selector[prefix + name] = "true"
+            else:
+                self.concerns.add("cpu.label", "warning", f"CPU {name!r} is not a valid node label name; scheduling does not select on it.")
+        return selector
 
     def node(self, host: str) -> str:
         return str(self.node_map.get(host, host))

@@ -11,3 +11,8 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "ovirt_kubevirt.bridge"
 # The well-known node label KubeVirt and the collection pin VMs with.
 HOSTNAME = "kubernetes.io/hostname"
+# Node labels KubeVirt's node-labeller sets; a VM needing a CPU model or feature selects on them.
+CPU_MODEL_PREFIX = "cpu-model.node.kubevirt.io/"
+CPU_FEATURE_PREFIX = "cpu-feature.node.kubevirt.io/"
+# Node label an administrator (or NFD rule) sets on nodes holding an oVirt host device not passed through.
+HOST_DEVICE_PREFIX = "host-device.ovirt-kubevirt.io/"

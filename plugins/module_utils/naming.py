@@ -17,12 +17,18 @@ from typing import Tuple
 DNS1123_LABEL_MAX = 63
 _INVALID = re.compile(r"[^a-z0-9-]+")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 # oVirt's event custom_id is a Java int; keep ids positive and below 2**31.
 _CUSTOM_ID_MODULUS = 2**31 - 1
 
 
 def is_dns1123_label(name: str) -> bool:
     return len(name) <= DNS1123_LABEL_MAX and bool(_DNS1123_LABEL.match(name))
+
+
+def is_label_name(name: str) -> bool:
+    """Whether ``name`` is valid as the name part of a label key (after the prefix)."""
+    return len(name) <= DNS1123_LABEL_MAX and bool(_LABEL_NAME.match(name))
 
 
 def kubernetes_name(name: str, max_length: int = DNS1123_LABEL_MAX) -> Tuple[str, bool]:

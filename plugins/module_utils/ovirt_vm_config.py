@@ -20,6 +20,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml_build
     engine_lease,
     engine_sysinfo,
 )
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml_read import host_device_source
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_config import (
     Clock,
@@ -285,7 +286,8 @@ def _host_device(device: Any) -> HostDevice:
     kind = _value(device.capability) or "pci"
     if kind not in ("pci", "usb", "scsi", "mdev"):
         kind = "pci"
-    return HostDevice(kind=kind, name=device.name)  # type: ignore[arg-type]
+    # The engine writes the domxml source address from the device the name denotes.
+    return HostDevice(kind=kind, name=device.name, source=host_device_source(kind, device.name))  # type: ignore[arg-type]
 
 
 def describe(data: OvirtVm) -> Mapping[str, Any]:

@@ -63,12 +63,14 @@ class Target:
     manifest: Optional[Dict[str, Any]] = None
     representation: Optional[Dict[str, Any]] = None
     error: Optional[str] = None
+    # What the translation could not carry (warnings; info concerns stay in vm_representation's output).
+    concerns: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def result(self) -> Dict[str, Any]:
         result = {"name": self.name, "runtime": self.runtime, "host": self.host, "changed": self.action != "none",
                   "action": self.action}
         if self.runtime == "kubevirt":
-            result.update(namespace=self.namespace, kubernetes_name=self.kubernetes_name)
+            result.update(namespace=self.namespace, kubernetes_name=self.kubernetes_name, concerns=self.concerns)
         return result
 
 
@@ -167,11 +169,22 @@ def _decide_kubevirt(target: Target, vms: Mapping[str, Dict[str, Any]], vmis: Ma
     target.action = "start"
 
 
+@dataclasses.dataclass(frozen=True)
+class Maps:
+    """Where oVirt storage, networks, host devices and hosts go in Kubernetes (see kubevirt_vm)."""
+
+    storage: Mapping[str, Any]
+    network: Mapping[str, Any]
+    host_device: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    node: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
 def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping[str, Any],
             network_map: Mapping[str, Any], policy: str = scheduler.DEFAULT_POLICY,
-            node_map: Optional[Mapping[str, str]] = None, exclude_hosts: Optional[Mapping[str, Sequence[str]]] = None,
+            node_map: Optional[Mapping[str, str]] = None, host_device_map: Optional[Mapping[str, str]] = None,
+            exclude_hosts: Optional[Mapping[str, Sequence[str]]] = None,
             check_mode: bool = False, max_workers: int = 8) -> Dict[str, Any]:
-    node_map = dict(node_map or {})
+    maps = Maps(storage_map, network_map, dict(host_device_map or {}), dict(node_map or {}))
     exclude_hosts = dict(exclude_hosts or {})
     targets, all_vms, hosts = plan_targets(ovirt, kube, names)
     namespaces = sorted({t.record.get("namespace") for t in targets if t.record.get("type") == "kubevirt"})
@@ -195,12 +208,11 @@ def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping
     # Milestone 1: oVirt chooses the host. Milestone 2 and later: the Kubernetes scheduler does.
     ovirt_scheduled = [t for t in to_start if milestone_of(t) < 2]
     if ovirt_scheduled:
-        _schedule(ovirt, kube, ovirt_scheduled, all_vms, hosts, namespaces, policy, node_map, exclude_hosts,
-                  storage_map, network_map)
+        _schedule(ovirt, kube, ovirt_scheduled, all_vms, hosts, namespaces, policy, maps, exclude_hosts)
     for target in to_start:
         if milestone_of(target) >= 2:
             target.representation = ovirt_representation(ovirt, target.name, None, "hybrid")
-            target.manifest = _manifest(target, storage_map, network_map, node_map)
+            target.manifest = _manifest(target, maps)
 
     if not check_mode:
         _start_legacy(ovirt, [t for t in targets if t.runtime == "legacy" and t.action == "start"])
@@ -226,9 +238,7 @@ def host_name(hosts: Sequence[Any], vm: Any) -> Optional[str]:
 
 
 def _schedule(ovirt: Any, kube: Any, targets: Sequence[Target], all_vms: Sequence[Any], hosts: Sequence[Any],
-              namespaces: Sequence[str], policy: str, node_map: Mapping[str, str],
-              exclude_hosts: Mapping[str, Sequence[str]], storage_map: Mapping[str, Any],
-              network_map: Mapping[str, Any]) -> None:
+              namespaces: Sequence[str], policy: str, maps: Maps, exclude_hosts: Mapping[str, Sequence[str]]) -> None:
     """oVirt-side scheduling of every VM to start, as one batch per cluster; then their manifests."""
     vmis = _all_vmis(kube, namespaces)
     by_cluster: Dict[str, List[Target]] = {}
@@ -236,7 +246,7 @@ def _schedule(ovirt: Any, kube: Any, targets: Sequence[Target], all_vms: Sequenc
         by_cluster.setdefault(target.cluster_id, []).append(target)
     for cluster_id, group in by_cluster.items():
         cluster_hosts = [h for h in hosts if h.cluster is not None and h.cluster.id == cluster_id]
-        inventory = [scheduler.parse_host(h) for h in host_inventory(cluster_hosts, all_vms, vmis, node_map)]
+        inventory = [scheduler.parse_host(h) for h in host_inventory(cluster_hosts, all_vms, vmis, maps.node)]
         for target in group:
             target.representation = ovirt_representation(ovirt, target.name, None, "hybrid")
             excluded = set(exclude_hosts.get(target.name) or ())
@@ -249,7 +259,7 @@ def _schedule(ovirt: Any, kube: Any, targets: Sequence[Target], all_vms: Sequenc
                 raise scheduler.no_host_error(target.name, result)
             target.host = result["host"]
             scheduler.reserve(inventory, target.host, request)
-            target.manifest = _manifest(target, storage_map, network_map, node_map)
+            target.manifest = _manifest(target, maps)
 
 
 def _all_vmis(kube: Any, namespaces: Sequence[str]) -> List[Dict[str, Any]]:
@@ -267,8 +277,7 @@ def milestone_of(target: Target) -> int:
     return int(target.record.get("milestone") or 1)
 
 
-def _manifest(target: Target, storage_map: Mapping[str, Any], network_map: Mapping[str, Any],
-              node_map: Mapping[str, str]) -> Dict[str, Any]:
+def _manifest(target: Target, maps: Maps) -> Dict[str, Any]:
     rep = dict(target.representation or {})
     if milestone_of(target) < 2:
         # Milestone 1: oVirt chose the host; the VM starts on exactly that node.
@@ -278,9 +287,10 @@ def _manifest(target: Target, storage_map: Mapping[str, Any], network_map: Mappi
         pinned = bool(rep["scheduling"].get("pinned_hosts"))
         rep["scheduling"] = dict(rep["scheduling"], host=None, host_pinning=pinned, cluster_id=target.cluster_id)
     ha = bool((rep["scheduling"].get("high_availability") or {}).get("enabled"))
-    manifest, concerns = representation_to_vm(rep, storage_map, network_map, namespace=target.namespace,
+    manifest, concerns = representation_to_vm(rep, maps.storage, maps.network, namespace=target.namespace,
                                               name=target.kubernetes_name, run_strategy="Always" if ha else "Manual",
-                                              node_map=node_map)
+                                              host_device_map=maps.host_device, node_map=maps.node)
+    target.concerns = [c for c in concerns if c["category"] != "info"]
     critical = [c["message"] for c in concerns if c["category"] == "critical"]
     if critical:
         raise InputError(f"VM {target.name} cannot run in KubeVirt as it is: {'; '.join(critical)}")

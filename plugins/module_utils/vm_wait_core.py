@@ -14,10 +14,13 @@ their status is read once a second until up or the timeout.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import copy
 import datetime
+import queue
 import threading
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import node_health, rerun
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import BridgeError
@@ -32,6 +35,11 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_run_core 
 )
 
 OVIRT_POLL_S = 1.0
+# Beyond every attempt's timeout: room for the reruns' own API calls.
+RERUN_SLACK_S = 60.0
+RERUN_WORKERS = 8
+# Attempts' deadlines are also checked at least this often, whatever the queue does.
+MAX_IDLE_S = 5.0
 EVENTS_PER_VM = 10
 
 
@@ -54,31 +62,6 @@ def seconds_to_running(vmi: Mapping[str, Any]) -> Optional[float]:
     if created is None or running is None:
         return None
     return max(0.0, (running - created).total_seconds())
-
-
-def wait_kubevirt(kube: Any, namespace: str, names: Sequence[str], deadline: float) -> Dict[str, Dict[str, Any]]:
-    """The last state seen of each named VMI: stops when all are Running or Failed, or at the deadline."""
-    wanted = set(names)
-    seen: Dict[str, Dict[str, Any]] = {}
-    settled: set = set()
-    remaining = deadline - time.monotonic()
-    if remaining > 0:
-        for event_type, vmi in kube.watch(KUBEVIRT_API, "VirtualMachineInstance", namespace, timeout_s=remaining):
-            name = (vmi.get("metadata") or {}).get("name")
-            if name not in wanted:
-                continue
-            if event_type == "DELETED":
-                seen.pop(name, None)
-                settled.discard(name)
-                continue
-            seen[name] = vmi
-            if ((vmi.get("status") or {}).get("phase")) in ("Running", "Failed"):
-                settled.add(name)
-            else:
-                settled.discard(name)
-            if settled >= wanted:
-                break
-    return seen
 
 
 def _events(kube: Any, namespace: str, name: str) -> List[Dict[str, Any]]:
@@ -161,19 +144,77 @@ class _Follow:
         self.reruns = 0
 
     def run(self) -> Dict[str, Dict[str, Any]]:
-        deadline = time.monotonic() + self.timeout_s
-        while self.pending:
-            seen = wait_kubevirt(self.kube, self.namespace, list(self.pending), deadline)
-            for k8s_name, target in list(self.pending.items()):
-                self._settle(k8s_name, target, seen.get(k8s_name))
-            deadline = time.monotonic() + self.timeout_s
+        """Settle each VM as soon as its VMI is Running or Failed, or its attempt times out.
+
+        One watch feeds a queue from its own thread, so every attempt keeps its
+        own deadline; a failed VMI's rerun starts at once on a worker, and the
+        watch goes on meanwhile.
+        """
+        events: "queue.Queue[Tuple[str, Any]]" = queue.Queue()
+        stop = threading.Event()
+        horizon = self.timeout_s * self.max_attempts + RERUN_SLACK_S
+        threading.Thread(target=self._feed, args=(events, stop, horizon), daemon=True).start()
+        deadlines = {name: time.monotonic() + self.timeout_s for name in self.pending}
+        latest: Dict[str, Mapping[str, Any]] = {}
+        retired: set = set()  # uids of VMIs a rerun replaced; their late events are history
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=RERUN_WORKERS)
+        try:
+            while self.pending:
+                wait = max(0.0, min(deadlines[n] for n in self.pending) - time.monotonic())
+                due = set()
+                try:
+                    event_type, item = events.get(timeout=min(wait, MAX_IDLE_S))
+                except queue.Empty:
+                    event_type, item = "", None
+                if event_type == "ERROR":
+                    raise item
+                if event_type == "RERUN":
+                    name, error = item
+                    if error is not None:
+                        raise error
+                    if name in self.pending:
+                        deadlines[name] = time.monotonic() + self.timeout_s
+                elif item is not None:
+                    meta = item.get("metadata") or {}
+                    name = meta.get("name")
+                    if name in self.pending and meta.get("uid") not in retired:
+                        if event_type == "DELETED":
+                            latest.pop(name, None)
+                        else:
+                            latest[name] = item
+                            if (item.get("status") or {}).get("phase") in ("Running", "Failed"):
+                                due.add(name)
+                now = time.monotonic()
+                due |= {n for n in self.pending if deadlines[n] <= now}
+                for name in sorted(due):
+                    vmi = latest.pop(name, None)
+                    if not self._settle(name, self.pending[name], vmi):
+                        continue
+                    retired.add(((vmi or {}).get("metadata") or {}).get("uid"))
+                    deadlines[name] = float("inf")  # until the rerun has started
+                    record = copy.deepcopy(self.records[name])
+                    future = pool.submit(self._rerun, name, record, vmi)
+                    future.add_done_callback(lambda f, n=name: events.put(("RERUN", (n, f.exception()))))
+        finally:
+            stop.set()
+            pool.shutdown(wait=True)
         return self.outcomes
+
+    def _feed(self, events: "queue.Queue[Tuple[str, Any]]", stop: threading.Event, horizon: float) -> None:
+        try:
+            for item in self.kube.watch(KUBEVIRT_API, "VirtualMachineInstance", self.namespace, timeout_s=horizon):
+                if stop.is_set():
+                    return
+                events.put(item)
+        except BaseException as exc:  # pylint: disable=broad-except  # raised in the following thread
+            events.put(("ERROR", exc))
 
     def _owns_reruns(self, target: Any) -> bool:
         """Milestone 2 and later: the collection reruns and records; never in check mode."""
         return int(target.record.get("milestone") or 1) >= 2 and not self.check_mode
 
-    def _settle(self, k8s_name: str, target: Any, vmi: Optional[Mapping[str, Any]]) -> None:
+    def _settle(self, k8s_name: str, target: Any, vmi: Optional[Mapping[str, Any]]) -> bool:
+        """Record the attempt's end; True when the VM was rerun (a new attempt began)."""
         result = _kubevirt_result(self.kube, target.name, self.namespace, k8s_name, vmi)
         record = self.records[k8s_name]
         multi = self._owns_reruns(target)
@@ -182,7 +223,7 @@ class _Follow:
                 record["attempts"].append({"node": result["node"], "reason": "running"})
             record["outcome"] = "Running"
             self._finish(k8s_name, target, result, record, write=multi)
-            return
+            return False
         kind = rerun.classify(vmi, timed_out=(result["phase"] != "Failed"))
         record["attempts"].append({"node": result["node"], "reason": result.get("reason"), "kind": kind})
         result["failure"] = kind
@@ -190,11 +231,13 @@ class _Follow:
             with self.ovirt_lock:
                 node_health.record_launch_failure(self.kube, self.ovirt, result["node"], target.name,
                                                   result.get("reason") or kind, **self.health)
-        if not multi or len(record["attempts"]) >= self.max_attempts:
+        # No node fits: another attempt excludes more nodes, so it cannot fit either.
+        if not multi or kind == rerun.NOT_SCHEDULED or len(record["attempts"]) >= self.max_attempts:
             record["outcome"] = "Failed"
             self._finish(k8s_name, target, result, record, write=multi)
-            return
-        self._rerun(k8s_name, record, vmi)
+            return False
+        self.reruns += 1
+        return True
 
     def _finish(self, k8s_name: str, target: Any, result: Dict[str, Any], record: Dict[str, Any], write: bool) -> None:
         result["attempts"] = [{"node": a.get("node"), "reason": a.get("reason")} for a in record["attempts"]]
@@ -224,7 +267,6 @@ class _Follow:
         vm = self._save(k8s_name, record,
                         lambda spec: rerun.exclude_nodes(spec, rerun.nodes_to_exclude(spec, tried)))
         start_fresh(self.kube, self.namespace, k8s_name, vm["spec"].get("runStrategy"), vmi is not None)
-        self.reruns += 1
 
 
 def wait_vms(ovirt: Any, kube: Any, names: Sequence[str], timeout_s: float,

@@ -50,6 +50,14 @@ options:
       - oVirt host name to Kubernetes node name, where they differ.
     type: dict
     default: {}
+  host_device_map:
+    description:
+      - oVirt host device name (C(pci_0000_05_00_1)) or mdev type to the KubeVirt permitted device name
+        (its device-plugin resource), which passes the device through and makes the Kubernetes scheduler count it.
+      - A host device the map misses is not passed through; the VM is kept to nodes labelled
+        C(host-device.ovirt-kubevirt.io/DEVICE_NAME), and the result names it as a concern.
+    type: dict
+    default: {}
   policy:
     description:
       - The scheduling weight for VMs started in KubeVirt.
@@ -132,6 +140,12 @@ results:
     kubernetes_name:
       description: The VirtualMachine's name (kubevirt runtime only).
       type: str
+    concerns:
+      description:
+        - Warnings and critical concerns of the translation to KubeVirt for VMs started now (kubevirt runtime only),
+          each C({id, category, message}), as M(ovirt_kubevirt.bridge.vm_representation) reports them.
+      type: list
+      elements: dict
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, vm_run_core
@@ -143,6 +157,7 @@ ARGUMENT_SPEC = {
     "storage_map": {"type": "dict", "default": {}},
     "network_map": {"type": "dict", "default": {}},
     "node_map": {"type": "dict", "default": {}},
+    "host_device_map": {"type": "dict", "default": {}},
     "policy": {"type": "str", "choices": ["even_distribution", "power_saving", "vm_count"], "default": "even_distribution"},
     "exclude_hosts": {"type": "dict", "default": {}},
     "max_workers": {"type": "int", "default": 8},
@@ -157,7 +172,7 @@ def main():
         with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
             result = vm_run_core.run_vms(
                 ovirt, kube, p["vms"], storage_map=p["storage_map"], network_map=p["network_map"], policy=p["policy"],
-                node_map=p["node_map"], exclude_hosts=p["exclude_hosts"], check_mode=module.check_mode,
+                node_map=p["node_map"], host_device_map=p["host_device_map"], exclude_hosts=p["exclude_hosts"], check_mode=module.check_mode,
                 max_workers=p["max_workers"])
         result["warnings"] = warnings
         if not module._diff:

@@ -23,6 +23,8 @@ description:
     is kept in the VirtualMachine's C(ovirt-kubevirt.io/run-attempts) annotation, so a later run resumes the count.
     A VM pinned to nodes that all failed is rerun on them, until the budget ends the runs.
   - Failures are told apart, not scheduled (no node fits), scheduled but failed to launch, and launched but crashed.
+    A VM that no node fits is not rerun, as excluding more nodes cannot make one fit; its result gives the
+    scheduler's reasons.
     Only launch failures count against a node; O(failure_threshold) of them within O(failure_window) make it
     non-operational (see M(ovirt_kubevirt.bridge.node_health)).
 version_added: 0.1.0

@@ -69,8 +69,14 @@ class PlaybookRun:
 
     def result(self, name: str) -> dict[str, Any]:
         results = self.task_results(name)
-        assert results, f"no task named {name!r} ran; stderr: {self.stderr[-2000:]}"
+        assert results, f"no task named {name!r} ran; {self.failure()}"
         return results[-1]
+
+    def failure(self) -> str:
+        """What stopped the play: the failed tasks' messages and the end of stderr."""
+        failed = [f"{task['task']['name']}: {result.get('msg')}" for play in self.data.get("plays", [])
+                  for task in play.get("tasks", []) for result in task["hosts"].values() if result.get("failed")]
+        return f"failed tasks: {failed}; stderr: {self.stderr[-2000:]}"
 
 
 def _lab_running(run_dir: Path) -> bool:

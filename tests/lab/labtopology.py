@@ -56,6 +56,8 @@ class Vm:
     faults: dict[str, float] = field(default_factory=dict)
     disks: list[dict[str, Any]] = field(default_factory=list)
     nics: list[dict[str, Any]] = field(default_factory=list)
+    cpu_model: str | None = None          # oVirt custom CPU model; the cluster's CPU type otherwise
+    host_devices: list[str] = field(default_factory=list)   # oVirt host device names passed through
 
     @property
     def id(self) -> str:
@@ -168,7 +170,8 @@ def _vm(data: Any, cluster: str, path: str) -> Vm:
     d = _mapping(
         data, path,
         required={"name", "cpus", "memory_mib"},
-        optional={"status", "host", "high_availability", "placement_hosts", "faults", "disks", "nics"},
+        optional={"status", "host", "high_availability", "placement_hosts", "faults", "disks", "nics", "cpu_model",
+                  "host_devices"},
     )
     faults = _mapping(d.get("faults", {}), f"{path}.faults", required=set(), optional=VM_FAULT_KEYS)
     status = _str(d.get("status", "down"), f"{path}.status")
@@ -189,6 +192,8 @@ def _vm(data: Any, cluster: str, path: str) -> Vm:
         faults={k: _non_negative(v, f"{path}.faults.{k}") for k, v in faults.items()},
         disks=[_mapping(x, f"{path}.disks[{i}]") for i, x in enumerate(_list(d.get("disks", []), f"{path}.disks"))],
         nics=[_mapping(x, f"{path}.nics[{i}]") for i, x in enumerate(_list(d.get("nics", []), f"{path}.nics"))],
+        cpu_model=_str(d["cpu_model"], f"{path}.cpu_model") if "cpu_model" in d else None,
+        host_devices=[_str(x, f"{path}.host_devices") for x in _list(d.get("host_devices", []), f"{path}.host_devices")],
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml_read import domxml_to_config, host_device_name
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml_read import domxml_to_config, host_device_name, host_device_source
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_config import CpuTopology, Timer
 
@@ -148,3 +148,14 @@ def test_unsupported_disk_and_graphics_types_are_named():
         domxml_to_config(base.format("<disk type='dir' device='disk'><target dev='vda'/></disk>"))
     with pytest.raises(InputError, match="graphics type 'sdl' is not supported"):
         domxml_to_config(base.format("<graphics type='sdl'/>"))
+
+
+@pytest.mark.parametrize("kind, name", [("pci", "pci_0000_3b_00_1"), ("usb", "usb_1_4"), ("scsi", "scsi_4_0_0_1")])
+def test_an_ovirt_host_device_name_and_its_source_address_are_inverses(kind, name):
+    source = host_device_source(kind, name)
+    assert source and host_device_name(kind, source) == name
+
+
+@pytest.mark.parametrize("kind, name", [("pci", "gpu0"), ("pci", "usb_1_4"), ("mdev", "nvidia-22"), ("pci", None), ("pci", "pci_0_0_0")])
+def test_a_name_that_encodes_no_address_gives_no_source(kind, name):
+    assert host_device_source(kind, name) == {}

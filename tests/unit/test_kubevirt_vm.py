@@ -24,6 +24,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors impor
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt_vm import quantity_kib, representation_to_vm
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.representation import build_representation
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_config import (
+    CpuFeature,
     Firmware,
     HighAvailability,
     HostDevice,
@@ -288,7 +289,7 @@ def test_single_pinned_host_becomes_a_node_selector_through_the_node_map():
     scheduling = {"host_pinning": True, "pinned_hosts": ["host-a.example"], "placement_policy": "pinned"}
     manifest, unused_concerns = translate(ENGINE, scheduling=scheduling, node_map={"host-a.example": "node-a"})
     spec = manifest["spec"]["template"]["spec"]
-    assert spec["nodeSelector"] == {"kubernetes.io/hostname": "node-a"}
+    assert spec["nodeSelector"]["kubernetes.io/hostname"] == "node-a"
     assert spec["evictionStrategy"] == "External" and "affinity" not in spec
 
 
@@ -298,18 +299,18 @@ def test_pinned_host_list_becomes_required_node_affinity():
     assert spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] == {
         "nodeSelectorTerms": [{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["a", "b"]}]}]
     }
-    assert "nodeSelector" not in spec
+    assert "kubernetes.io/hostname" not in spec["nodeSelector"]
     assert_kubevirt_accepts(manifest)
 
 
 def test_the_scheduled_host_is_where_the_vm_starts():
     manifest, concerns = translate(ENGINE, scheduling={"host": "host-b"}, node_map={"host-b": "node-b"})
     spec = manifest["spec"]["template"]["spec"]
-    assert spec["nodeSelector"] == {"kubernetes.io/hostname": "node-b"}
+    assert spec["nodeSelector"]["kubernetes.io/hostname"] == "node-b"
     assert spec["evictionStrategy"] == "LiveMigrate"
     assert "ovirt_kubevirt.placement.scheduled_host" in ids(concerns, "info")
     manifest, unused_concerns = translate(ENGINE)
-    assert "nodeSelector" not in manifest["spec"]["template"]["spec"]
+    assert "kubernetes.io/hostname" not in manifest["spec"]["template"]["spec"]["nodeSelector"]
 
 
 def test_affinity_groups_become_pod_and_node_affinity():
@@ -386,6 +387,32 @@ def test_what_cannot_be_carried_is_named():
     assert by_id["ovirt_kubevirt.smartcard"]["category"] == "warning"
     assert "pci_0000_3b_00_0" in by_id["ovirt_kubevirt.host_device.unmapped"]["message"]
     assert by_id["ovirt_kubevirt.host_device.scsi"]["category"] == "warning"
+
+
+def test_an_unmapped_host_device_still_keeps_the_vm_to_nodes_holding_it():
+    config = dataclasses.replace(domxml_to_config(ENGINE.read_bytes()), host_devices=[HostDevice("pci", "pci_0000_3b_00_0", {})])
+    manifest, concerns = translate(config, form="json")
+    spec = manifest["spec"]["template"]["spec"]
+    assert "hostDevices" not in spec["domain"]["devices"]
+    terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": "host-device.ovirt-kubevirt.io/pci_0000_3b_00_0", "operator": "Exists"}]}]
+    message = {c["id"]: c for c in concerns}["ovirt_kubevirt.host_device.unmapped"]["message"]
+    assert "not passed through" in message and "host-device.ovirt-kubevirt.io/pci_0000_3b_00_0" in message
+    assert_kubevirt_accepts(manifest)
+
+
+def test_the_cpu_model_and_required_features_select_nodes_by_kubevirt_labels():
+    base = domxml_to_config(ENGINE.read_bytes())
+    cpu = dataclasses.replace(base.cpu, mode="custom", model="Cascadelake-Server",
+                              features=[CpuFeature("avx512f", "require"), CpuFeature("vmx", "disable"), CpuFeature("bad name", None)])
+    manifest, concerns = translate(dataclasses.replace(base, cpu=cpu), form="json")
+    assert manifest["spec"]["template"]["spec"]["nodeSelector"] == {
+        "cpu-model.node.kubevirt.io/Cascadelake-Server": "true", "cpu-feature.node.kubevirt.io/avx512f": "true",
+    }
+    assert "'bad name'" in {c["id"]: c for c in concerns}["ovirt_kubevirt.cpu.label"]["message"]
+    passthrough = dataclasses.replace(base, cpu=dataclasses.replace(cpu, mode="host-passthrough", features=[]))
+    manifest, unused_concerns = translate(passthrough, form="json")
+    assert "nodeSelector" not in manifest["spec"]["template"]["spec"]
 
 
 def test_passthrough_requests_the_hook_and_keeps_guest_pci_addresses():

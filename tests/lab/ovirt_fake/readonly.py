@@ -142,7 +142,7 @@ ROUTER.add("GET", "/vms/{id}/nics/{sub}")(_sub_get("nic", render.vm_nics, lambda
 ROUTER.add("GET", "/vms/{id}/graphicsconsoles")(_sub_list("graphicsconsole", types.GraphicsConsole, lambda s, r: [r]))
 ROUTER.add("GET", "/vms/{id}/graphicsconsoles/{sub}")(
     _sub_get("graphicsconsole", lambda s, r: [r], lambda r: r["display"].encode().hex()))
-ROUTER.add("GET", "/vms/{id}/hostdevices")(_sub_list("hostdevice", types.HostDevice, lambda s, r: []))
+ROUTER.add("GET", "/vms/{id}/hostdevices")(_sub_list("hostdevice", types.HostDevice, render.vm_host_devices))
 ROUTER.add("GET", "/vms/{id}/numanodes")(_sub_list("", types.VirtualNumaNode, lambda s, r: []))
 
 

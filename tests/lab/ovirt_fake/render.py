@@ -116,6 +116,7 @@ def vm(state: State, r: Record) -> types.Vm:
         delete_protected=r["delete_protected"], next_run_configuration_exists=False,
         cpu=types.Cpu(architecture=types.Architecture.X86_64, topology=types.CpuTopology(
             sockets=r["cpu_sockets"], cores=r["cpu_cores"], threads=r["cpu_threads"])),
+        custom_cpu_model=r.get("custom_cpu_model"),
         memory=memory,
         memory_policy=types.MemoryPolicy(guaranteed=r["memory_guaranteed"] or memory,
                                          max=r["memory_max"] or 4 * memory, ballooning=True),
@@ -215,8 +216,8 @@ def graphics_console(state: State, r: Record) -> types.GraphicsConsole:
 
 
 def host_device(state: State, r: Record) -> types.HostDevice:
-    return types.HostDevice(id=r["name"].encode().hex(), name=r["name"],
-                            host=ref(types.Host, "host", r["host_id"]))
+    return types.HostDevice(id=r["name"].encode().hex(), name=r["name"], capability="pci",
+                            host=ref(types.Host, "host", r.get("host_id")), vm=ref(types.Vm, "vm", r.get("vm_id")))
 
 
 def event(state: State, r: Record) -> types.Event:
@@ -255,13 +256,17 @@ def host_devices(state: State, r: Record) -> list[Record]:
     return [{"name": d, "host_id": r["id"]} for d in r.get("devices", [])]
 
 
+def vm_host_devices(state: State, r: Record) -> list[Record]:
+    return [{"name": d, "vm_id": r["id"]} for d in r.get("host_devices", [])]
+
+
 Relation = tuple[str, str, Callable[[State, Record], Any]]
 RELATIONS: dict[str, dict[str, Relation]] = {
     "vm": {
         "diskattachments": ("disk_attachments", "diskattachment", vm_disks),
         "nics": ("nics", "nic", vm_nics),
         "graphicsconsoles": ("graphics_consoles", "graphicsconsole", lambda s, r: [r]),
-        "hostdevices": ("host_devices", "hostdevice", lambda s, r: []),
+        "hostdevices": ("host_devices", "hostdevice", vm_host_devices),
         "numanodes": ("numa_nodes", "", lambda s, r: []),
         "host": ("host", "host", lambda s, r: s["hosts"].get(r["host_id"] or "")),
         "cluster": ("cluster", "cluster", lambda s, r: s["clusters"].get(r["cluster_id"])),

@@ -104,6 +104,7 @@ def _add_vm(state: State, vm: labtopology.Vm, now_ms: int) -> None:
         "status": vm.status, "host_id": host_id if running else None,
         "start_ms": now_ms if running else None, "memory": vm.memory_mib * MIB, "cpu_sockets": vm.cpus,
         "ha": vm.high_availability, "placement_host_ids": [hosts_by_name[h] for h in vm.placement_hosts],
+        "custom_cpu_model": vm.cpu_model, "host_devices": list(vm.host_devices),
     })
     state["vms"][vm.id] = record
     disks = vm.disks or [{}]
