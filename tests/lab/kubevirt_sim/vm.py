@@ -84,6 +84,7 @@ class VmController:
         else:
             self._track_start_failure(vmi, st)
             self._sync(vm, vmi, strategy, st)
+            self._sync_interfaces(vm, key)
         if vmi is None and self.sim.vmis.get(key) is not None and self._bookkeeping(st) == self._bookkeeping(status(vm)):
             # Just started a VMI: its first phase changes will bring us back; one status write then.
             self.sim.queue.add_after(("vm", key), 0.1)
@@ -153,6 +154,45 @@ class VmController:
         if vm is not None:
             self.sim.events.emit(vm, "Normal", "SuccessfulDelete",
                                  f"Stopped the virtual machine by deleting the virtual machine instance {meta(vmi)['uid']}")
+
+    def _sync_interfaces(self, vm: Obj, key: str) -> None:
+        """Declarative NIC hotplug (KubeVirt 1.1+): bridge/SR-IOV interfaces added to or marked absent in the
+        VM template are plugged into or unplugged from the running VMI, spec first, then the guest's status."""
+        vmi = self.sim.vmis.get(key)
+        if vmi is None or deleting(vmi) or status(vmi).get("phase") != "Running":
+            return
+        template = ((spec(vm).get("template") or {}).get("spec") or {})
+        wanted = {i["name"]: i for i in ((template.get("domain") or {}).get("devices") or {}).get("interfaces") or []
+                  if i.get("name") and ("bridge" in i or "sriov" in i)}
+        networks = {n.get("name"): n for n in template.get("networks") or []}
+
+        def change(obj: Obj) -> bool:
+            devices = obj["spec"].setdefault("domain", {}).setdefault("devices", {})
+            current = devices.setdefault("interfaces", [])
+            nets = obj["spec"].setdefault("networks", [])
+            before = (deep(current), deep(nets))
+            for name, iface in wanted.items():
+                present = any(i.get("name") == name for i in current)
+                if iface.get("state") == "absent" and present:
+                    current[:] = [i for i in current if i.get("name") != name]
+                    nets[:] = [n for n in nets if n.get("name") != name]
+                elif iface.get("state") != "absent" and not present and name in networks:
+                    current.append({k: v for k, v in iface.items() if k != "state"})
+                    nets.append(deep(networks[name]))
+            return (current, nets) != before
+
+        written = self.sim.mutate(VMIS, key, change, sub=None)
+        if written is None or written is vmi:
+            return
+
+        def report(obj: Obj) -> bool:
+            ifaces = vmistatus.interfaces(obj)
+            if status(obj).get("interfaces") == ifaces:
+                return False
+            obj["status"]["interfaces"] = ifaces
+            return True
+
+        self.sim.mutate(VMIS, key, report)
 
     def _sync(self, vm: Obj, vmi: Obj | None, strategy: str, st: Obj) -> None:
         """Bring the VMI in line with the pending state change requests, else with runStrategy."""
