@@ -86,6 +86,9 @@ DYNAMIC_DEFAULTS: Dict[str, Any] = {
     "guest_ips": [],
     "start_time": None,
     "status_detail": None,
+    "node": None,
+    "guest_os": None,
+    "migration": None,
 }
 
 
@@ -179,6 +182,19 @@ _DYNAMIC = _object(
         "guest_ips": {**_STRINGS, "default": []},
         "start_time": {**_nullable(_STRING), "default": None, "description": "RFC 3339 start time"},
         "status_detail": {**_nullable(_STRING), "default": None},
+        "node": {**_nullable(_STRING), "default": None, "description": "the Kubernetes node running the VM"},
+        "guest_os": {
+            "anyOf": [_object({"id": _nullable(_STRING), "name": _nullable(_STRING), "version": _nullable(_STRING),
+                               "kernel": _nullable(_STRING), "architecture": _nullable(_STRING)}), {"type": "null"}],
+            "default": None,
+        },
+        "migration": {
+            "anyOf": [_object({"state": {"enum": ["in_progress", "completed", "failed", "cancelled"]},
+                               "source_node": _nullable(_STRING), "target_node": _nullable(_STRING),
+                               "migration": _nullable(_STRING)}), {"type": "null"}],
+            "default": None,
+            "description": "the VM's last migration, as its VMI reports it",
+        },
     },
     description="Runtime facts; each starts at its default until monitoring fills it in.",
 )

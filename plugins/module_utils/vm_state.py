@@ -137,7 +137,6 @@ def dynamic_data(vm: Optional[Mapping[str, Any]], vmi: Optional[Mapping[str, Any
         "guest_os": _guest_os(vmi) if running else None,
         "start_time": _start_time(vmi) if running else None,
         "migration": _migration(vmi) if running else None,
-        "vmi_uid": (vmi or {}).get("metadata", {}).get("uid") if vmi else None,
     }
 
 

@@ -124,8 +124,8 @@ vms:
     dynamic:
       description:
         - The representation's dynamic data, C(status), C(status_detail), C(run_on_vds), C(node),
-          C(console_ip), C(guest_ips), C(guest_os), C(start_time), C(migration) and C(vmi_uid); null when
-          not in KubeVirt.
+          C(console_ip), C(guest_ips), C(guest_os), C(start_time) and C(migration), valid as the
+          representation's C(dynamic) part; null when not in KubeVirt.
       type: dict
     changes:
       description: How many reported facts changed in this run.

@@ -117,6 +117,7 @@ def test_dynamic_data_starts_at_its_documented_defaults():
     representation = build_representation(ENGINE.read_bytes())
     assert representation["dynamic"] == DYNAMIC_DEFAULTS == {
         "status": "down", "run_on_vds": None, "console_ip": None, "guest_ips": [], "start_time": None, "status_detail": None,
+        "node": None, "guest_os": None, "migration": None,
     }
     documented = {name: prop["default"] for name, prop in SCHEMA["properties"]["dynamic"]["properties"].items()}
     assert documented == DYNAMIC_DEFAULTS
