@@ -71,6 +71,12 @@ class _Watcher(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
+        try:
+            self._watch()
+        except Exception:  # pylint: disable=broad-except  # the lab stopping ends the watch
+            pass
+
+    def _watch(self) -> None:
         failed_uids = set()
         for event in self.api.watch(namespace=NAMESPACE, timeout=120):
             now = time.monotonic()

@@ -11,6 +11,8 @@ dropped connection by relisting (consumers are level-triggered).
 """
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar
@@ -315,6 +317,27 @@ class KubeService:
                     continue
                 rv = None  # the connection dropped: relist, as the server may have lost our version
                 failures = _backoff(failures, deadline)
+
+    def watch_into(self, sink: "queue.Queue[Tuple[str, Any, float]]", stop: threading.Event, api_version: str,
+                   kind: str, namespace: Optional[str] = None, timeout_s: float = 60.0) -> threading.Thread:
+        """Run ``watch`` on a daemon thread, putting (event type, object, monotonic time seen) into ``sink``.
+
+        A consumer can then wait on the queue with deadlines of its own. An
+        error ends the thread as ("ERROR", exception, time); ``stop`` ends it at
+        the next event.
+        """
+        def feed() -> None:
+            try:
+                for event_type, obj in self.watch(api_version, kind, namespace, timeout_s=timeout_s):
+                    if stop.is_set():
+                        return
+                    sink.put((event_type, obj, time.monotonic()))
+            except BaseException as exc:  # pylint: disable=broad-except  # handed to the consumer's thread
+                sink.put(("ERROR", exc, time.monotonic()))
+
+        thread = threading.Thread(target=feed, daemon=True)
+        thread.start()
+        return thread
 
     def wait_gone(self, api_version: str, kind: str, namespace: Optional[str], *, label_selector: Optional[str] = None,
                   field_selector: Optional[str] = None, timeout_s: float = 60.0) -> List[str]:

@@ -94,11 +94,17 @@ class OvirtService:
 
     def post_event(self, custom_id: int, description: str, severity: str = "normal", *,
                    cluster_id: Optional[str] = None, host_id: Optional[str] = None,
-                   vm_id: Optional[str] = None, check_mode: bool = False) -> bool:
-        """Post an audit event once; False when this (origin, custom_id) was already posted."""
+                   vm_id: Optional[str] = None, check_mode: bool = False, likely_new: bool = False) -> bool:
+        """Post an audit event once; False when this (origin, custom_id) was already posted.
+
+        Callers that post the same event on every run search first, so a rerun
+        writes nothing. With ``likely_new`` (the caller's own records say the
+        event is new) it is posted straight away, and the engine's refusal of a
+        known (origin, custom_id) is what tells a replay: one call per event.
+        """
         if severity not in EVENT_SEVERITIES:
             raise InputError(f"unknown event severity {severity!r}; use one of {', '.join(EVENT_SEVERITIES)}")
-        if self.event_exists(custom_id):
+        if (check_mode or not likely_new) and self.event_exists(custom_id):
             return False
         if check_mode:
             return True
@@ -115,8 +121,8 @@ class OvirtService:
         try:
             self._call("posting an event", self.system.events_service().add, event)
         except (ConflictError, ApiError) as exc:
-            # The engine answers 400 when (origin, custom_id) exists: a concurrent
-            # writer posted the same event first, and that is our event.
+            # The engine answers 400 when (origin, custom_id) exists: posted before
+            # (a replay) or by a concurrent writer. One call per new event, then.
             if self.event_exists(custom_id):
                 return False
             raise exc

@@ -352,6 +352,8 @@ def cluster_types(ovirt: Any, kube: Any, *, cluster: Optional[str] = None,
             "name": record["name"], "id": cid, "type": record["type"], "provider": record["provider"],
             "namespace": record["namespace"], "milestone": record["milestone"], "revision": record["revision"],
             "legacy_runtime_vms": sorted(legacy_runtime), "kubevirt_vms": sorted(kubevirt_names),
+            "ha_vms": sorted(str(vm.name) for vm in vms_by_cluster.get(cid, [])
+                             if getattr(getattr(vm, "high_availability", None), "enabled", False)),
             "hosts": [{k: v for k, v in h.items() if k != "cluster_id"} for h in hosts if h["cluster_id"] == cid],
         })
     return sorted(result, key=lambda c: c["name"])

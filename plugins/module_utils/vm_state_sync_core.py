@@ -104,7 +104,7 @@ class Sync:
                 tracked.vm_id, tracked.name, sequence, change, tracked.dynamic.get("node"), self.host_names)
             if self.ovirt.post_event(custom_id, description, severity, cluster_id=tracked.cluster_id,
                                      vm_id=tracked.vm_id, host_id=tracked.dynamic.get("run_on_vds"),
-                                     check_mode=self.check_mode):
+                                     check_mode=self.check_mode, likely_new=True):
                 self.events_posted += 1
             self.recent.append({"vm": tracked.name, **change})
         if seen_at is not None:
@@ -115,29 +115,21 @@ class Sync:
         tracked.sequence, tracked.reported = sequence, current
 
     def _record(self, tracked: Tracked, sequence: int, current: Obj) -> None:
-        encoded = encode_reported(sequence, current)
-
-        def mutate(vm: Obj) -> Optional[Obj]:
-            annotations = vm.setdefault("metadata", {}).setdefault("annotations", {})
-            if annotations.get(REPORTED_ANNOTATION) == encoded:
-                return None
-            annotations[REPORTED_ANNOTATION] = encoded
-            return vm
-
+        # A merge patch: one call, and a concurrent sync writing the same report writes the same value.
+        patch = {"metadata": {"annotations": {REPORTED_ANNOTATION: encode_reported(sequence, current)}}}
         try:
-            vm, changed = self.kube.update(KUBEVIRT_API, "VirtualMachine", tracked.kubernetes_name, tracked.namespace,
-                                           mutate)
+            tracked.vm = self.kube.patch_merge(KUBEVIRT_API, "VirtualMachine", tracked.kubernetes_name,
+                                               tracked.namespace, patch)
         except NotFoundError:
             return  # the VirtualMachine is gone; its events are posted all the same
-        tracked.vm = vm
-        self.annotations_written += int(changed)
+        self.annotations_written += 1
 
     def follow(self, duration_s: float) -> None:
         """Report changes as the VMIs change, for ``duration_s``; one watch per namespace."""
         events: "queue.Queue[Tuple[str, Any, float]]" = queue.Queue()
         stop = threading.Event()
         for namespace in sorted({ns for ns, _name in self.by_key}):
-            threading.Thread(target=self._feed, args=(namespace, duration_s, events, stop), daemon=True).start()
+            self.kube.watch_into(events, stop, KUBEVIRT_API, "VirtualMachineInstance", namespace, timeout_s=duration_s)
         deadline = time.monotonic() + duration_s
         try:
             while True:
@@ -158,17 +150,6 @@ class Sync:
                 self.report(tracked, seen_at)
         finally:
             stop.set()
-
-    def _feed(self, namespace: str, duration_s: float, events: "queue.Queue[Tuple[str, Any, float]]",
-              stop: threading.Event) -> None:
-        try:
-            for event_type, vmi in self.kube.watch(KUBEVIRT_API, "VirtualMachineInstance", namespace,
-                                                   timeout_s=duration_s):
-                if stop.is_set():
-                    return
-                events.put((event_type, vmi, time.monotonic()))
-        except BaseException as exc:  # pylint: disable=broad-except  # raised in the reporting thread
-            events.put(("ERROR", exc, time.monotonic()))
 
 
 def _select(ovirt: Any, kube: Any, vms: Optional[Sequence[str]], clusters: Optional[Sequence[str]],

@@ -150,10 +150,10 @@ class _Follow:
         own deadline; a failed VMI's rerun starts at once on a worker, and the
         watch goes on meanwhile.
         """
-        events: "queue.Queue[Tuple[str, Any]]" = queue.Queue()
+        events: "queue.Queue[Tuple[str, Any, float]]" = queue.Queue()
         stop = threading.Event()
         horizon = self.timeout_s * self.max_attempts + RERUN_SLACK_S
-        threading.Thread(target=self._feed, args=(events, stop, horizon), daemon=True).start()
+        self.kube.watch_into(events, stop, KUBEVIRT_API, "VirtualMachineInstance", self.namespace, timeout_s=horizon)
         deadlines = {name: time.monotonic() + self.timeout_s for name in self.pending}
         latest: Dict[str, Mapping[str, Any]] = {}
         retired: set = set()  # uids of VMIs a rerun replaced; their late events are history
@@ -163,7 +163,7 @@ class _Follow:
                 wait = max(0.0, min(deadlines[n] for n in self.pending) - time.monotonic())
                 due = set()
                 try:
-                    event_type, item = events.get(timeout=min(wait, MAX_IDLE_S))
+                    event_type, item, _seen = events.get(timeout=min(wait, MAX_IDLE_S))
                 except queue.Empty:
                     event_type, item = "", None
                 if event_type == "ERROR":
@@ -194,20 +194,12 @@ class _Follow:
                     deadlines[name] = float("inf")  # until the rerun has started
                     record = copy.deepcopy(self.records[name])
                     future = pool.submit(self._rerun, name, record, vmi)
-                    future.add_done_callback(lambda f, n=name: events.put(("RERUN", (n, f.exception()))))
+                    future.add_done_callback(
+                        lambda f, n=name: events.put(("RERUN", (n, f.exception()), time.monotonic())))
         finally:
             stop.set()
             pool.shutdown(wait=True)
         return self.outcomes
-
-    def _feed(self, events: "queue.Queue[Tuple[str, Any]]", stop: threading.Event, horizon: float) -> None:
-        try:
-            for item in self.kube.watch(KUBEVIRT_API, "VirtualMachineInstance", self.namespace, timeout_s=horizon):
-                if stop.is_set():
-                    return
-                events.put(item)
-        except BaseException as exc:  # pylint: disable=broad-except  # raised in the following thread
-            events.put(("ERROR", exc))
 
     def _owns_reruns(self, target: Any) -> bool:
         """Milestone 2 and later: the collection reruns and records; never in check mode."""

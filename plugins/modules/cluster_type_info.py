@@ -108,6 +108,11 @@ clusters:
       type: list
       elements: str
       sample: [app-1]
+    ha_vms:
+      description: Names of the cluster's highly-available VMs (oVirt's high availability enabled), running or not.
+      type: list
+      elements: str
+      sample: [db-1]
     kubevirt_vms:
       description: Names of the VirtualMachines in the record's namespace labelled with the cluster's id.
       type: list

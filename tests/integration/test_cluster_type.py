@@ -504,10 +504,10 @@ def test_info_reports_every_cluster_and_where_its_vms_run(lab, kube, provider_ns
     assert all(h["node"] == h["name"] and h["node_ready"] in (True, False) for h in hosts["kv-b"] + hosts["legacy-a"])
     assert by_name["kv-b"] == {"name": "kv-b", "id": cluster_ids["kv-b"], "type": "kubevirt", "provider": "kv1",
                                "namespace": provider_ns, "milestone": 1, "revision": 1,
-                               "legacy_runtime_vms": ["app-1"], "kubevirt_vms": ["db-1"]}
+                               "legacy_runtime_vms": ["app-1"], "kubevirt_vms": ["db-1"], "ha_vms": ["db-1"]}
     assert by_name["legacy-a"] == {"name": "legacy-a", "id": cluster_ids["legacy-a"], "type": "legacy",
                                    "provider": None, "namespace": None, "milestone": None, "revision": 0,
-                                   "legacy_runtime_vms": ["web-1"], "kubevirt_vms": []}
+                                   "legacy_runtime_vms": ["web-1"], "kubevirt_vms": [], "ha_vms": []}
 
     one = ok(run_module(lab, tmp_path / "one", "cluster_type_info", {"cluster": "kv-b"}))
     assert [c["name"] for c in one["clusters"]] == ["kv-b"] and one["clusters"][0]["type"] == "kubevirt"

@@ -187,3 +187,16 @@ def test_an_ha_vm_comes_back_after_a_crash_and_follow_reports_it(m3lab, tmp_path
     descriptions = [e["description"] for e in vm_events(m3lab, "ha-1")]
     assert any("status up -> down" in d for d in descriptions), descriptions
     assert result["report_lag_seconds"]["max"] < 5
+
+
+def test_milestone3_playbook_starts_ha_vms_and_syncs(m3lab, tmp_path):
+    extra = {"provider": "kv1", "namespace": NAMESPACE, "clusters": ["kv-m3"], "timeout": 20, **MAPS}
+    env = m3lab.command_env(ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_SHOW_CUSTOM_STATS="true")
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,",
+                           str(Path(__file__).resolve().parents[2] / "playbooks" / "milestone3.yml"), "-e", json.dumps(extra)],
+                          capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert '"ha_vms_running": [' in proc.stdout and '"ha-1"' in proc.stdout
+    again = run_playbook(m3lab, [{"name": "info", "ovirt_kubevirt.bridge.cluster_type_info": {"cluster": "kv-m3"}}],
+                         tmp_path).result("info")["clusters"][0]
+    assert again["milestone"] == 3 and again["ha_vms"] == ["ha-1"]

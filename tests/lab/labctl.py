@@ -181,7 +181,8 @@ def _start_ovirt(run_dir: Path, state: dict[str, Any], kube: kubelab.KubeLab, po
         "--key", str(key),
         "--state-dir", str(run_dir / "ovirt"),
         "--username", OVIRT_USERNAME,
-        "--password", state["ovirt_password"],
+        # One argument: a generated password may start with "-", which argparse would take for an option.
+        f"--password={state['ovirt_password']}",
     ]
     pid, ready = _spawn(run_dir, "ovirt", command)
     url = ready.split()[-1]
