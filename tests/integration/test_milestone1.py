@@ -93,8 +93,8 @@ def test_milestone1_runs_each_vm_where_its_cluster_says_and_never_touches_runnin
 
     db1 = kubectl(m1lab, "get", "vm", "db-1", "-n", NAMESPACE)
     # Pinned to the node oVirt chose; the cluster's CPU level also selects nodes by KubeVirt's CPU-model label.
-    assert db1["spec"]["template"]["spec"]["nodeSelector"] == {"kubernetes.io/hostname": "node-b1",
-                                                              "cpu-model.node.kubevirt.io/Skylake-Client-IBRS": "true"}
+    assert db1["spec"]["template"]["spec"]["nodeSelector"] == {
+        "kubernetes.io/hostname": "node-b1", "cpu-model.node.kubevirt.io/Skylake-Client-IBRS": "true"}
     assert db1["metadata"]["labels"]["ovirt-kubevirt.io/vm-id"]
     vmis = {i["metadata"]["name"]: i["status"] for i in kubectl(m1lab, "get", "vmi", "-n", NAMESPACE)["items"]}
     assert vmis["db-1"]["phase"] == "Running" and vmis["db-1"]["nodeName"] == "node-b1"
