@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ovirt_kubevirt.bridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: vm_runtime_info
+short_description: Record where every running VM of a datacenter runs, and prove an upgrade disturbed none
+description:
+  - Returns every running VM of the datacenter, under oVirt (status, host, start time) or in KubeVirt (node,
+    start time, VMI uid).
+  - With O(compare_to), a snapshot taken earlier, also lists each VM that was running then and was stopped,
+    restarted (a new start time or VMI) or moved since; O(fail_on_change=true) fails the task naming them.
+version_added: 0.1.0
+author:
+  - ovirt_kubevirt.bridge contributors (@ovirt-kubevirt)
+requirements:
+  - python >= 3.10
+  - kubernetes >= 29.0.0
+  - ovirt-engine-sdk-python >= 4.6.0
+options:
+  datacenter:
+    description: The oVirt datacenter's name or id.
+    type: str
+    required: true
+  compare_to:
+    description: An earlier RV(vms) of this module.
+    type: dict
+  fail_on_change:
+    description: Fail when RV(disturbed) is not empty.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - ovirt_kubevirt.bridge.connection.ovirt
+  - ovirt_kubevirt.bridge.connection.kubernetes
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership: [ovirt_kubevirt.bridge.all]
+seealso:
+  - module: ovirt_kubevirt.bridge.datacenter_upgrade_plan
+"""
+
+EXAMPLES = r"""
+- name: Before
+  ovirt_kubevirt.bridge.vm_runtime_info:
+    datacenter: dc1
+  register: before
+
+- name: After, failing loudly if a VM was stopped, restarted or moved
+  ovirt_kubevirt.bridge.vm_runtime_info:
+    datacenter: dc1
+    compare_to: "{{ before.vms }}"
+    fail_on_change: true
+"""
+
+RETURN = r"""
+vms:
+  description: VM name to C(runtime) (V(ovirt) or V(kubevirt)), C(status), C(host) (host or node), C(start_time) and C(uid).
+  returned: success
+  type: dict
+disturbed:
+  description: What changed for VMs of O(compare_to) that were running.
+  returned: when O(compare_to) is given
+  type: list
+  elements: str
+"""
+
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, upgrade
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import BridgeError
+
+ARGUMENT_SPEC = {
+    "datacenter": {"type": "str", "required": True},
+    "compare_to": {"type": "dict"},
+    "fail_on_change": {"type": "bool", "default": False},
+}
+
+
+def main():
+    module = create_module(ARGUMENT_SPEC)
+    p = module.params
+
+    def core():
+        with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
+            vms = upgrade.snapshot(ovirt, kube, p["datacenter"])
+        result = {"changed": False, "vms": vms, "warnings": warnings}
+        if p["compare_to"] is not None:
+            result["disturbed"] = upgrade.disturbed(p["compare_to"], vms)
+            if result["disturbed"] and p["fail_on_change"]:
+                raise BridgeError(f"{len(result['disturbed'])} running VM(s) were disturbed: "
+                                  + "; ".join(result["disturbed"]), vms=vms, disturbed=result["disturbed"])
+        return result
+
+    run_module(module, core)
+
+
+if __name__ == "__main__":
+    main()
