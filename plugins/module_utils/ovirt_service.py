@@ -152,6 +152,30 @@ class OvirtService:
     def vm_service(self, vm_id: str) -> Any:
         return self.system.vms_service().vm_service(vm_id)
 
+    def templates(self) -> List[Any]:
+        return self._call("listing templates", self.system.templates_service().list)
+
+    def add_vm(self, name: str, cluster_id: str, template_id: str, memory_mib: int, cpus: int,
+               description: Optional[str] = None, high_availability: bool = False) -> Any:
+        """A VM from a template, as the engine creates it (down, with the template's disks and NICs)."""
+        types = self.sdk.types
+        vm = types.Vm(name=name, cluster=types.Cluster(id=cluster_id), template=types.Template(id=template_id),
+                      memory=memory_mib * 2**20, description=description,
+                      cpu=types.Cpu(topology=types.CpuTopology(sockets=cpus, cores=1, threads=1)),
+                      high_availability=types.HighAvailability(enabled=high_availability))
+        return self._call(f"creating VM {name}", self.system.vms_service().add, vm)
+
+    def update_vm(self, vm: Any, memory_mib: int, cpus: int) -> Any:
+        types = self.sdk.types
+        change = types.Vm(memory=memory_mib * 2**20, cpu=types.Cpu(topology=types.CpuTopology(sockets=cpus, cores=1, threads=1)))
+        return self._call(f"updating VM {vm.name}", self.vm_service(vm.id).update, change)
+
+    def close(self) -> None:
+        try:
+            self.connection.close()
+        except Exception:  # pylint: disable=broad-except  # logout failures do not change the outcome
+            pass
+
 
 def status_of(obj: Any) -> str:
     """An SDK object's status as the engine's lowercase string (e.g. 'up')."""
