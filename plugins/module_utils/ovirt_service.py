@@ -9,7 +9,9 @@ reason, and VM actions. Engine faults are re-raised with their reason.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+import queue
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
     ApiError,
@@ -19,6 +21,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors impor
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_client import describe_error, require_ovirtsdk
 
+T = TypeVar("T")
 EVENT_ORIGIN = "ovirt_kubevirt"
 EVENT_SEVERITIES = ("normal", "warning", "error", "alert")
 
@@ -185,3 +188,36 @@ def status_of(obj: Any) -> str:
 
 def host_summary(host: Any) -> Dict[str, Any]:
     return {"id": host.id, "name": host.name, "status": status_of(host)}
+
+
+def run_parallel(ovirt: "OvirtService", calls: Sequence[Callable[["OvirtService"], T]],
+                 connect: Optional[Callable[[], "OvirtService"]], max_workers: int
+                 ) -> List[Tuple[Optional[T], Optional[Exception]]]:
+    """Each call on one of up to ``max_workers`` engine connections (``ovirt`` and ones ``connect`` opens).
+
+    An SDK connection serves one request at a time, so parallel engine calls
+    need connections of their own; they are closed at the end. Returns
+    (result, error) per call, in order; without ``connect`` the calls run one
+    after another on ``ovirt``.
+    """
+    workers = max(1, min(max_workers, len(calls))) if connect else 1
+    extra = [connect() for _worker in range(workers - 1)] if connect else []
+    pool: "queue.Queue[OvirtService]" = queue.Queue()
+    for service in [ovirt] + extra:
+        pool.put(service)
+
+    def guarded(call: Callable[["OvirtService"], T]) -> Tuple[Optional[T], Optional[Exception]]:
+        service = pool.get()
+        try:
+            return call(service), None
+        except Exception as exc:  # pylint: disable=broad-except  # returned to the caller with its call
+            return None, exc
+        finally:
+            pool.put(service)
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as executor:
+            return list(executor.map(guarded, calls))
+    finally:
+        for service in extra:
+            service.close()

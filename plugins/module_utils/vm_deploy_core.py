@@ -15,14 +15,11 @@ the others go on.
 from __future__ import annotations
 
 import dataclasses
-import queue
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import vm_run_core
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import BridgeError, InputError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import status_of
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import run_parallel, status_of
 
 STATES = ("present", "running")
 MIB = 2**20
@@ -116,7 +113,11 @@ def deploy(ovirt: Any, kube: Any, items: Sequence[Mapping[str, Any]], *, storage
             writes.append(lambda svc, vm=vm, current=current: svc.update_vm(current, int(vm.memory_mib), int(vm.cpus)))
     writers = [vm for vm in declared if vm.action in ("create", "update")]
     if writes and not check_mode:
-        _run_writes(ovirt, writers, writes, connect, max_workers)
+        for vm, (_result, error) in zip(writers, run_parallel(ovirt, writes, connect, max_workers)):
+            if isinstance(error, BridgeError):
+                vm.error = str(error)
+            elif error is not None:
+                raise error
 
     # In check mode a VM still to be created cannot be planned to start; its result says it would be.
     to_run = [vm.name for vm in declared if vm.state == "running" and not vm.error
@@ -125,7 +126,8 @@ def deploy(ovirt: Any, kube: Any, items: Sequence[Mapping[str, Any]], *, storage
     if to_run:
         try:
             outcome = vm_run_core.run_vms(ovirt, kube, to_run, storage_map=storage_map, network_map=network_map,
-                                          node_map=node_map, check_mode=check_mode, max_workers=max_workers)
+                                          node_map=node_map, check_mode=check_mode, max_workers=max_workers,
+                                          connect=connect)
             run_results = {r["name"]: r for r in outcome["results"]}
         except BridgeError as exc:
             failed = set(exc.details.get("failed") or to_run)
@@ -145,32 +147,3 @@ def deploy(ovirt: Any, kube: Any, items: Sequence[Mapping[str, Any]], *, storage
             "created": [vm.name for vm in declared if vm.action == "create" and not vm.error],
             "updated": [vm.name for vm in declared if vm.action == "update" and not vm.error],
             "failed": [r["name"] for r in failed]}
-
-
-def _run_writes(ovirt: Any, vms: Sequence[Declared], writes: Sequence[Callable[[Any], None]],
-                connect: Optional[Callable[[], Any]], max_workers: int) -> None:
-    """Each write on one of up to ``max_workers`` engine connections; an error stays with its VM."""
-    workers = min(max_workers, len(writes)) if connect else 1
-    pool: "queue.Queue[Any]" = queue.Queue()
-    pool.put(ovirt)
-    extra = [connect() for _worker in range(workers - 1)]  # type: ignore[misc]
-    for service in extra:
-        pool.put(service)
-    lock = threading.Lock()
-
-    def one(vm: Declared, write: Callable[[Any], None]) -> None:
-        service = pool.get()
-        try:
-            write(service)
-        except BridgeError as exc:
-            with lock:
-                vm.error = str(exc)
-        finally:
-            pool.put(service)
-
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as executor:
-            list(executor.map(one, vms, writes))
-    finally:
-        for service in extra:
-            service.close()

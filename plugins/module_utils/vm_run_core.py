@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, rerun, scheduler
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
@@ -29,7 +29,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors impor
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt_vm import representation_to_vm
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import kubernetes_name
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import status_of
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import run_parallel, status_of
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_representation_core import ovirt_representation
 
 KUBEVIRT_API = "kubevirt.io/v1"
@@ -183,7 +183,8 @@ def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping
             network_map: Mapping[str, Any], policy: str = scheduler.DEFAULT_POLICY,
             node_map: Optional[Mapping[str, str]] = None, host_device_map: Optional[Mapping[str, str]] = None,
             exclude_hosts: Optional[Mapping[str, Sequence[str]]] = None,
-            check_mode: bool = False, max_workers: int = 8) -> Dict[str, Any]:
+            check_mode: bool = False, max_workers: int = 8,
+            connect: Optional[Callable[[], Any]] = None) -> Dict[str, Any]:
     maps = Maps(storage_map, network_map, dict(host_device_map or {}), dict(node_map or {}))
     exclude_hosts = dict(exclude_hosts or {})
     targets, all_vms, hosts = plan_targets(ovirt, kube, names)
@@ -205,13 +206,13 @@ def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping
             target.action = "start"
 
     to_start = [t for t in targets if t.runtime == "kubevirt" and t.action == "start"]
+    _read_representations(ovirt, to_start, connect, max_workers)
     # Milestone 1: oVirt chooses the host. Milestone 2 and later: the Kubernetes scheduler does.
     ovirt_scheduled = [t for t in to_start if milestone_of(t) < 2]
     if ovirt_scheduled:
         _schedule(ovirt, kube, ovirt_scheduled, all_vms, hosts, namespaces, policy, maps, exclude_hosts)
     for target in to_start:
         if milestone_of(target) >= 2:
-            target.representation = ovirt_representation(ovirt, target.name, None, "hybrid")
             target.manifest = _manifest(target, maps)
 
     if not check_mode:
@@ -224,6 +225,16 @@ def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping
                  "after": {t.name: f"{t.runtime}: running on {t.host or 'a host the engine picks'}"
                            for t in targets if t.action != "none"}},
     }
+
+
+def _read_representations(ovirt: Any, targets: Sequence[Target],
+                          connect: Optional[Callable[[], Any]], max_workers: int) -> None:
+    """Every target's representation, read from the engine over up to ``max_workers`` connections."""
+    calls = [lambda svc, name=t.name: ovirt_representation(svc, name, None, "hybrid") for t in targets]
+    for target, (representation, error) in zip(targets, run_parallel(ovirt, calls, connect, max_workers)):
+        if error is not None:
+            raise error
+        target.representation = representation
 
 
 def _before(target: Target) -> str:
@@ -248,7 +259,6 @@ def _schedule(ovirt: Any, kube: Any, targets: Sequence[Target], all_vms: Sequenc
         cluster_hosts = [h for h in hosts if h.cluster is not None and h.cluster.id == cluster_id]
         inventory = [scheduler.parse_host(h) for h in host_inventory(cluster_hosts, all_vms, vmis, maps.node)]
         for target in group:
-            target.representation = ovirt_representation(ovirt, target.name, None, "hybrid")
             excluded = set(exclude_hosts.get(target.name) or ())
             candidates = [h for h in inventory if h.name not in excluded]
             request = scheduler.parse_request(target.representation)

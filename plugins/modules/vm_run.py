@@ -71,7 +71,8 @@ options:
     default: {}
   max_workers:
     description:
-      - How many Kubernetes writes run at once.
+      - How many Kubernetes writes run at once, and how many engine connections read the VMs to start in
+        KubeVirt at once (each extra connection is a login of its own, closed at the end).
     type: int
     default: 8
 extends_documentation_fragment:
@@ -148,9 +149,10 @@ results:
       elements: dict
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, vm_run_core
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import ovirt_client, registry, vm_run_core
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import OvirtService
 
 ARGUMENT_SPEC = {
     "vms": {"type": "list", "elements": "str", "required": True},
@@ -173,7 +175,7 @@ def main():
             result = vm_run_core.run_vms(
                 ovirt, kube, p["vms"], storage_map=p["storage_map"], network_map=p["network_map"], policy=p["policy"],
                 node_map=p["node_map"], host_device_map=p["host_device_map"], exclude_hosts=p["exclude_hosts"], check_mode=module.check_mode,
-                max_workers=p["max_workers"])
+                max_workers=p["max_workers"], connect=lambda: OvirtService(ovirt_client.connect(p["auth"])[0]))
         result["warnings"] = warnings
         if not module._diff:
             result.pop("diff")

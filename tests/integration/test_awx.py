@@ -114,8 +114,17 @@ def test_the_execution_environment_definition_builds_a_context(tmp_path):
 def test_every_awx_example_parses_and_names_playbooks_that_exist():
     for path in AWX.glob("*.yml"):
         yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506  (a SafeLoader)
-    template = yaml.safe_load((AWX / "state-sync-job-template.yml").read_text())
-    for task in template[0]["tasks"]:
-        job = task.get("awx.awx.job_template")
-        if job:
-            assert (REPO_ROOT / job["playbook"]).is_file()
+    names = set()
+    for example in ("state-sync-job-template.yml", "upgrade-workflow.yml"):
+        for task in yaml.safe_load((AWX / example).read_text())[0]["tasks"]:
+            job = task.get("awx.awx.job_template")
+            if job:
+                assert (REPO_ROOT / job["playbook"]).is_file(), job["playbook"]
+                names.add(job["name"])
+            workflow = task.get("awx.awx.workflow_job_template")
+            if workflow:
+                nodes = {n["identifier"]: n for n in workflow["workflow_nodes"]}
+                for node in nodes.values():
+                    assert node["unified_job_template"]["name"] in names, "a workflow node names an unknown template"
+                    for linked in (node.get("related") or {}).values():
+                        assert all(link["identifier"] in nodes for link in linked)
