@@ -16,12 +16,12 @@ and was stopped, restarted or moved.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import kubevirt_vm, labels, provider, registry
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import BridgeError, InputError, NotFoundError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import kubernetes_name
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import status_of
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import run_parallel, status_of
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_representation_core import ovirt_representation
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_run_core import parse_quantity
 
@@ -98,7 +98,8 @@ class _Cluster:
 
 def preflight(ovirt: Any, kube: Any, *, datacenter: str, targets: Mapping[str, Any], provider_name: str,
               namespace: str, storage_map: Mapping[str, Any], network_map: Mapping[str, Any],
-              node_map: Optional[Mapping[str, str]] = None) -> Obj:
+              node_map: Optional[Mapping[str, str]] = None, connect: Optional[Callable[[], Any]] = None,
+              max_workers: int = 4) -> Obj:
     """The upgrade plan: per cluster, what changes, what blocks and what warns. Reads only."""
     dc = ovirt.datacenter(datacenter)
     clusters = {str(c.name): c for c in ovirt.clusters()
@@ -130,7 +131,7 @@ def preflight(ovirt: Any, kube: Any, *, datacenter: str, targets: Mapping[str, A
             if provider_error:
                 plan.blockers.append(provider_error)
             _check_hosts(plan, [h for h in host_list if h["cluster_id"] == str(cluster.id)])
-            _check_vms(plan, ovirt, namespace, storage_map, network_map, node_of, vmis)
+            _check_vms(plan, ovirt, namespace, storage_map, network_map, node_of, vmis, connect, max_workers)
             _check_capacity(plan, [h for h in host_list if h["cluster_id"] == str(cluster.id)], nodes, node_of)
             if found_provider is not None:
                 _check_capabilities(plan, found_provider)
@@ -174,15 +175,20 @@ def _check_hosts(plan: _Cluster, hosts: Sequence[Obj]) -> None:
 
 
 def _check_vms(plan: _Cluster, ovirt: Any, namespace: str, storage_map: Mapping[str, Any],
-               network_map: Mapping[str, Any], node_of: Mapping[str, str], vmis: set) -> None:
+               network_map: Mapping[str, Any], node_of: Mapping[str, str], vmis: set,
+               connect: Optional[Callable[[], Any]], max_workers: int) -> None:
     totals = {"memory": 0, "millicores": 0}
-    for vm in ovirt.vms(str(plan.cluster.name)):
+    vms = list(ovirt.vms(str(plan.cluster.name)))
+    reads = run_parallel(ovirt, [lambda svc, name=str(vm.name): ovirt_representation(svc, name, None, "hybrid")
+                                 for vm in vms], connect, max_workers)
+    for vm, (rep, error) in zip(vms, reads):
         status = status_of(vm)
         entry: Obj = {"name": str(vm.name), "status": status,
                       "runs_under": "ovirt" if status in OVIRT_RUNNING else
                       "kubevirt" if kubernetes_name(str(vm.name))[0] in vmis else "nothing"}
         try:
-            rep = ovirt_representation(ovirt, str(vm.name), None, "hybrid")
+            if error is not None:
+                raise error
             manifest, concerns = kubevirt_vm.representation_to_vm(rep, storage_map, network_map, namespace=namespace,
                                                                   node_map=node_of)
         except BridgeError as exc:

@@ -56,6 +56,10 @@ options:
   report_dir:
     description: A directory on the controller for C(upgrade-plan-DATACENTER.json) and C(.md).
     type: path
+  max_workers:
+    description: Engine connections that read the VMs at once (each extra one is a login of its own).
+    type: int
+    default: 4
 extends_documentation_fragment:
   - ovirt_kubevirt.bridge.connection.ovirt
   - ovirt_kubevirt.bridge.connection.kubernetes
@@ -113,9 +117,10 @@ report_files:
 
 import os
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, upgrade
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import ovirt_client, registry, upgrade
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import OvirtService
 
 ARGUMENT_SPEC = {
     "datacenter": {"type": "str", "required": True},
@@ -126,6 +131,7 @@ ARGUMENT_SPEC = {
     "network_map": {"type": "dict", "default": {}},
     "node_map": {"type": "dict"},
     "report_dir": {"type": "path"},
+    "max_workers": {"type": "int", "default": 4},
 }
 
 
@@ -137,7 +143,9 @@ def main():
         with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
             plan = upgrade.preflight(ovirt, kube, datacenter=p["datacenter"], targets=p["targets"],
                                      provider_name=p["provider"], namespace=p["namespace"],
-                                     storage_map=p["storage_map"], network_map=p["network_map"], node_map=p["node_map"])
+                                     storage_map=p["storage_map"], network_map=p["network_map"], node_map=p["node_map"],
+                                     connect=lambda: OvirtService(ovirt_client.connect(p["auth"])[0]),
+                                     max_workers=p["max_workers"])
         result = {"changed": False, "plan": plan, "summary": upgrade.summary_lines(plan), "warnings": warnings}
         if p["report_dir"]:
             os.makedirs(p["report_dir"], exist_ok=True)
