@@ -9,7 +9,7 @@ its own names. Times are whole ansible-playbook processes, as users run them:
 - batched: one vm_deploy task declaring N VMs (created in oVirt from Blank and
   started in KubeVirt);
 - the same N again (converged: reads only);
-- loop: vm_deploy called once per VM with ``loop:``, for the smallest N;
+- loop: vm_deploy called once per VM with ``loop:``, for the smaller N;
 - floor: N VirtualMachine creates by a bare DynamicClient from 8 threads.
 """
 from __future__ import annotations
@@ -69,18 +69,18 @@ class _Player:
         return elapsed
 
 
-def run(sizes: Sequence[int] = (50, 200), loop_size: int = 50) -> Dict[str, Any]:
+def run(sizes: Sequence[int] = (50, 200, 1000), loop_sizes: Sequence[int] = (50, 200)) -> Dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-deploy-") as tmp:
         run_dir = Path(tmp)
         _topology(run_dir / "topology.yaml")
         labctl.up(run_dir, run_dir / "topology.yaml")
         try:
-            return _measure(run_dir, sizes, loop_size)
+            return _measure(run_dir, sizes, loop_sizes)
         finally:
             labctl.down(run_dir)
 
 
-def _measure(run_dir: Path, sizes: Sequence[int], loop_size: int) -> Dict[str, Any]:
+def _measure(run_dir: Path, sizes: Sequence[int], loop_sizes: Sequence[int]) -> Dict[str, Any]:
     client = kubelab.dynamic_client(kubelab.load(run_dir))
     client.resources.get(api_version="v1", kind="Namespace").create(
         body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
@@ -101,11 +101,14 @@ def _measure(run_dir: Path, sizes: Sequence[int], loop_size: int) -> Dict[str, A
                                    "floor_s": round(floor, 2), "rerun_to_first": round(again / first, 3),
                                    "batched_per_vm_ms": round(first / count * 1000, 1),
                                    "batched_to_floor": round(first / floor, 1)}
-    looped = player.seconds("loop", [{"ovirt_kubevirt.bridge.vm_deploy": {"vms": ["{{ item }}"], **MAPS},
-                                      "loop": _declared("loop", loop_size)}])
-    batched = figures["sizes"].get(loop_size) or {}
-    figures["loop"] = {"vms": loop_size, "loop_s": round(looped, 2), "loop_per_vm_ms": round(looped / loop_size * 1000, 1),
-                       "batched_to_loop": round(batched["batched_s"] / looped, 3) if batched else None}
+    figures["loops"] = []
+    for count in loop_sizes:
+        looped = player.seconds(f"loop-{count}", [{"ovirt_kubevirt.bridge.vm_deploy": {"vms": ["{{ item }}"], **MAPS},
+                                                   "loop": _declared(f"loop{count}", count)}])
+        batched = figures["sizes"].get(count) or {}
+        figures["loops"].append({"vms": count, "loop_s": round(looped, 2),
+                                 "loop_per_vm_ms": round(looped / count * 1000, 1),
+                                 "batched_to_loop": round(batched["batched_s"] / looped, 3) if batched else None})
     return figures
 
 

@@ -40,6 +40,24 @@ def wait_section(waits: dict) -> list:
     ]
 
 
+def deploy_section(dep: dict) -> list:
+    return [
+        "## VM deployment (vm_deploy: created in oVirt from Blank, started in KubeVirt; whole ansible-playbook runs)",
+        "",
+        "| VMs | one batched task | per VM | rerun, converged | rerun / first | bare-client creates (floor) | batched / floor |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {n} | {f['batched_s']} s | {f['batched_per_vm_ms']} ms | {f['rerun_s']} s | {f['rerun_to_first']} | "
+          f"{f['floor_s']} s | {f['batched_to_floor']} |" for n, f in dep["sizes"].items()],
+        "",
+        "| VMs | one vm_deploy call per VM in a `loop` | per VM | batched / loop |",
+        "|---|---|---|---|",
+        *[f"| {f['vms']} | {f['loop_s']} s | {f['loop_per_vm_ms']} ms | {f['batched_to_loop']} |" for f in dep["loops"]],
+        "",
+        f"A trivial playbook takes {dep['trivial_playbook_s']} s.",
+        "",
+    ]
+
+
 def upgrade_section(up: dict) -> list:
     return [
         f"## Datacenter upgrade ({up['clusters']} clusters, {up['vms']} VMs, {up['running_vms']} running under oVirt; "
@@ -116,17 +134,7 @@ def main() -> None:
         "HA recovery is counted from the VMI seen Failed; a real cluster adds the time to notice a lost node",
         "(virt-handler's heartbeat timeout), which the lab's instant NotReady leaves out.",
         "",
-        "## VM deployment (vm_deploy: created in oVirt from Blank, started in KubeVirt; whole ansible-playbook runs)",
-        "",
-        "| VMs | one batched task | per VM | rerun, converged | rerun / first | bare-client creates (floor) | batched / floor |",
-        "|---|---|---|---|---|---|---|",
-        *[f"| {n} | {f['batched_s']} s | {f['batched_per_vm_ms']} ms | {f['rerun_s']} s | {f['rerun_to_first']} | "
-          f"{f['floor_s']} s | {f['batched_to_floor']} |" for n, f in dep["sizes"].items()],
-        "",
-        f"One vm_deploy call per VM in a `loop` ({dep['loop']['vms']} VMs): {dep['loop']['loop_s']} s, "
-        f"{dep['loop']['loop_per_vm_ms']} ms per VM; the batched task takes {dep['loop']['batched_to_loop']} of that. "
-        f"A trivial playbook takes {dep['trivial_playbook_s']} s.",
-        "",
+        *deploy_section(dep),
         "## Scheduler filter (schedule_batch, one core)",
         "",
         "| VMs x hosts | seconds | evaluations per s |",
