@@ -24,7 +24,7 @@ are, whatever its type.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import labels
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
@@ -395,6 +395,11 @@ def _kubevirt_vms(kube: Any, namespaces: Any) -> Dict[str, List[Obj]]:
 
 
 # -- connections ----------------------------------------------------------------
+
+def ovirt_connector(auth: Optional[Obj]) -> Callable[[], OvirtService]:
+    """Opens one more engine connection, for calls run in parallel (ovirt_service.run_parallel)."""
+    return lambda: OvirtService(ovirt_client.connect(auth)[0])
+
 
 @contextlib.contextmanager
 def services(auth: Optional[Obj], k8s: Obj) -> Iterator[Tuple[Any, Any, List[str]]]:

@@ -117,10 +117,9 @@ report_files:
 
 import os
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import ovirt_client, registry, upgrade
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, upgrade
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import OvirtService
 
 ARGUMENT_SPEC = {
     "datacenter": {"type": "str", "required": True},
@@ -144,7 +143,7 @@ def main():
             plan = upgrade.preflight(ovirt, kube, datacenter=p["datacenter"], targets=p["targets"],
                                      provider_name=p["provider"], namespace=p["namespace"],
                                      storage_map=p["storage_map"], network_map=p["network_map"], node_map=p["node_map"],
-                                     connect=lambda: OvirtService(ovirt_client.connect(p["auth"])[0]),
+                                     connect=registry.ovirt_connector(p["auth"]),
                                      max_workers=p["max_workers"])
         result = {"changed": False, "plan": plan, "summary": upgrade.summary_lines(plan), "warnings": warnings}
         if p["report_dir"]:

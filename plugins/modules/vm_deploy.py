@@ -133,11 +133,10 @@ failed:
   elements: str
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import ovirt_client, registry, vm_deploy_core
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, vm_deploy_core
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import BridgeError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import OvirtService
 
 ARGUMENT_SPEC = {
     "vms": {"type": "list", "elements": "dict", "required": True, "options": {
@@ -165,7 +164,7 @@ def main():
         with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
             result = vm_deploy_core.deploy(
                 ovirt, kube, p["vms"], storage_map=p["storage_map"], network_map=p["network_map"],
-                node_map=p["node_map"], connect=lambda: OvirtService(ovirt_client.connect(p["auth"])[0]),
+                node_map=p["node_map"], connect=registry.ovirt_connector(p["auth"]),
                 max_workers=p["max_workers"], check_mode=module.check_mode)
         if result["failed"]:
             raise BridgeError(f"{len(result['failed'])} of {len(result['results'])} VM(s) failed: "

@@ -149,10 +149,9 @@ results:
       elements: dict
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import ovirt_client, registry, vm_run_core
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, vm_run_core
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import OvirtService
 
 ARGUMENT_SPEC = {
     "vms": {"type": "list", "elements": "str", "required": True},
@@ -175,7 +174,7 @@ def main():
             result = vm_run_core.run_vms(
                 ovirt, kube, p["vms"], storage_map=p["storage_map"], network_map=p["network_map"], policy=p["policy"],
                 node_map=p["node_map"], host_device_map=p["host_device_map"], exclude_hosts=p["exclude_hosts"], check_mode=module.check_mode,
-                max_workers=p["max_workers"], connect=lambda: OvirtService(ovirt_client.connect(p["auth"])[0]))
+                max_workers=p["max_workers"], connect=registry.ovirt_connector(p["auth"]))
         result["warnings"] = warnings
         if not module._diff:
             result.pop("diff")
