@@ -353,6 +353,12 @@ def _apply_one(kube: Any, target: Target) -> None:
     start_fresh(kube, ns, name, manifest["spec"].get("runStrategy"), target.current_vmi is not None)
 
 
+def _start_queued(vm: Optional[Mapping[str, Any]]) -> bool:
+    """Whether the VirtualMachine holds a start request its controller has not carried out yet."""
+    requests = ((vm or {}).get("status") or {}).get("stateChangeRequests") or []
+    return any(r.get("action") == "Start" for r in requests)
+
+
 def start_fresh(kube: Any, namespace: str, name: str, run_strategy: Optional[str], has_vmi: bool) -> None:
     """Start a VirtualMachine on a new VMI; an old (finished or stuck) VMI is deleted first and seen gone."""
     if has_vmi:
@@ -366,8 +372,11 @@ def start_fresh(kube: Any, namespace: str, name: str, run_strategy: Optional[str
             kube.request("PUT", f"{SUBRESOURCES}/namespaces/{namespace}/virtualmachines/{name}/start", body={},
                          what=f"starting VirtualMachine {namespace}/{name}")
         except ConflictError:
-            # KubeVirt refuses a second start: fine when a concurrent run's start made the VMI, never otherwise.
+            # KubeVirt refuses a second start: fine when a concurrent run's start made the VMI, or is queued
+            # on the VirtualMachine for its controller to make it; never otherwise.
             vmi = kube.get(KUBEVIRT_API, "VirtualMachineInstance", name, namespace)
             phase = ((vmi or {}).get("status") or {}).get("phase") or ""  # "": created, no status yet
+            if vmi is None and _start_queued(kube.get(KUBEVIRT_API, "VirtualMachine", name, namespace)):
+                return
             if vmi is None or phase not in ACTIVE_PHASES + ("",):
                 raise
