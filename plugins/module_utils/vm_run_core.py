@@ -374,9 +374,11 @@ def start_fresh(kube: Any, namespace: str, name: str, run_strategy: Optional[str
         except ConflictError:
             # KubeVirt refuses a second start: fine when a concurrent run's start made the VMI, or is queued
             # on the VirtualMachine for its controller to make it; never otherwise.
+            # The VirtualMachine first: its controller clears a start request only after creating the VMI,
+            # so a request gone by then means the VMI exists when read next.
+            if _start_queued(kube.get(KUBEVIRT_API, "VirtualMachine", name, namespace)):
+                return
             vmi = kube.get(KUBEVIRT_API, "VirtualMachineInstance", name, namespace)
             phase = ((vmi or {}).get("status") or {}).get("phase") or ""  # "": created, no status yet
-            if vmi is None and _start_queued(kube.get(KUBEVIRT_API, "VirtualMachine", name, namespace)):
-                return
             if vmi is None or phase not in ACTIVE_PHASES + ("",):
                 raise
