@@ -8,6 +8,9 @@ the kubeconfig (given or default); with neither, the in-cluster config.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -113,3 +116,25 @@ def connect(params: Dict[str, Any]) -> Tuple[Any, List[str]]:
                            f"{getattr(exc, 'reason', '')}", status=status) from exc
         raise unreachable_error(exc, f"connecting to {configuration.host}") from exc
     return client, connection_warnings(params)
+
+
+def service_account_namespace(configuration: Any) -> Optional[str]:
+    """The namespace of the ServiceAccount whose token the client sends, or None.
+
+    Read from the token's claims without checking them (the API server does):
+    it only tells where a namespace-scoped token may look.
+    """
+    keys = getattr(configuration, "api_key", None) or {}
+    token = str(keys.get("authorization") or keys.get("BearerToken") or "").split(" ")[-1]
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(claims, dict):
+        return None
+    bound = claims.get("kubernetes.io")
+    namespace = bound.get("namespace") if isinstance(bound, dict) else claims.get("kubernetes.io/serviceaccount/namespace")
+    return namespace if isinstance(namespace, str) and namespace else None

@@ -22,7 +22,11 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors impor
     ConflictError,
     NotFoundError,
 )
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_client import require_kubernetes, unreachable_error
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_client import (
+    require_kubernetes,
+    service_account_namespace,
+    unreachable_error,
+)
 
 try:
     from kubernetes.client.exceptions import ApiException
@@ -87,6 +91,10 @@ class KubeService:
         require_kubernetes()
         self.client = client
         self._resources: Dict[Tuple[str, str], Any] = {}
+
+    def token_namespace(self) -> Optional[str]:
+        """The ServiceAccount namespace of the client's token, where a namespace-scoped token may read."""
+        return service_account_namespace(getattr(getattr(self.client, "client", None), "configuration", None))
 
     # -- discovery ---------------------------------------------------------
     def resource(self, api_version: str, kind: str) -> Any:

@@ -71,9 +71,14 @@ def connect(auth: Optional[Dict[str, Any]]) -> Tuple[Any, List[str]]:
 def describe_error(exc: BaseException) -> str:
     """The engine's fault reason and detail, with a hint for TLS trust failures."""
     text = str(exc)
-    if "SSL certificate problem" in text or "certificate verify failed" in text:
+    if any(sign in text for sign in ("SSL certificate problem", "certificate verify failed", "SSL certificate OpenSSL verify")):
         text += (
             "; the engine's certificate is not trusted: pass its CA with auth.ca_file (OVIRT_CAFILE), "
             "or, only for a test engine, set auth.insecure"
+        )
+    elif "timed out" in text or "Timeout was reached" in text:
+        text += (
+            " (auth.timeout); a write may still complete on the engine: rerun the task, which reads before it "
+            "repeats anything"
         )
     return text

@@ -10,6 +10,7 @@ reason, and VM actions. Engine faults are re-raised with their reason.
 from __future__ import annotations
 
 import queue
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
@@ -24,6 +25,10 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_client
 T = TypeVar("T")
 EVENT_ORIGIN = "ovirt_kubevirt"
 EVENT_SEVERITIES = ("normal", "warning", "error", "alert")
+
+
+# The engine's ids are UUIDs.
+_ENGINE_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def _search_value(value: str) -> str:
@@ -46,6 +51,9 @@ class OvirtService:
             raise NotFoundError(f"{what}: not found ({describe_error(exc)})", status=404) from exc
         except self.sdk.Error as exc:
             code = getattr(exc, "code", None)
+            if code is None:  # no HTTP answer: unreachable, TLS, or timed out
+                raise ApiError(f"{what}: no answer from the oVirt engine: {describe_error(exc)}",
+                               reason=describe_error(exc)) from exc
             error_class = ConflictError if code == 409 else ApiError
             raise error_class(f"{what}: the oVirt engine refused: {describe_error(exc)}", status=code,
                               reason=describe_error(exc)) from exc
@@ -70,6 +78,9 @@ class OvirtService:
                            search=f"name={_search_value(name_or_id)}", **kwargs)
         matches = [obj for obj in found if obj.name == name_or_id]
         if not matches:
+            if not _ENGINE_ID.match(name_or_id):
+                # Only an id may become part of the URL: a name like '../hosts/<id>' must not reach another object.
+                raise NotFoundError(f"the oVirt engine has no {kind} named or with id {name_or_id!r}")
             try:
                 return self._call(f"looking up {kind} {name_or_id!r}", collection.service(name_or_id).get, **kwargs)
             except (NotFoundError, ApiError):

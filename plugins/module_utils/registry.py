@@ -24,6 +24,7 @@ are, whatever its type.
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import labels
@@ -59,6 +60,7 @@ RECORD_PREFIX = "ovirt-cluster-"
 KUBEVIRT_API = "kubevirt.io/v1"
 # What decides a cluster's type; a change of any of them is a new revision.
 KEY_FIELDS = ("type", "provider", "namespace", "milestone")
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
 # -- pure parts -----------------------------------------------------------------
@@ -72,6 +74,9 @@ def record_labels(cluster_id: str) -> Dict[str, str]:
 
 
 def cluster_selector(cluster_id: Optional[str] = None) -> str:
+    if cluster_id and not _LABEL_VALUE.match(cluster_id):
+        # Engine ids are UUIDs; anything else must not extend the selector.
+        raise InputError(f"cluster id {cluster_id!r} is not a valid label value")
     selector = f"{REGISTRY_LABEL}={REGISTRY_VALUE}"
     return f"{selector},{CLUSTER_ID_LABEL}={cluster_id}" if cluster_id else selector
 
@@ -184,7 +189,9 @@ def find_records(kube: Any, cluster_id: Optional[str], namespace: Optional[str] 
     """Registry ConfigMaps (of one cluster, or all), in every namespace the caller may list.
 
     Without permission to list cluster-wide, the search falls back to
-    ``namespace`` when one is given.
+    ``namespace`` when one is given, else to the namespace of the
+    ServiceAccount whose token is used (kubevirt_provider's account lives
+    where its clusters' records are).
     """
     selector = f"{MANAGED_BY_LABEL}={MANAGED_BY},{cluster_selector(cluster_id)}"
     try:
@@ -192,6 +199,7 @@ def find_records(kube: Any, cluster_id: Optional[str], namespace: Optional[str] 
     except ApiError as exc:
         if exc.status != 403:
             raise
+        namespace = namespace or kube.token_namespace()
         if not namespace:
             raise ApiError(f"{exc}; without permission to list ConfigMaps in all namespaces, give the namespace "
                            "of the cluster's record (namespace option)", status=exc.status) from exc

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Set
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import labels
 
@@ -80,21 +80,41 @@ def exclude_nodes(spec: Mapping[str, Any], nodes: List[str]) -> Dict[str, Any]:
     return result
 
 
+def restrict_to_nodes(spec: Mapping[str, Any], nodes: List[str]) -> Dict[str, Any]:
+    """A VMI template spec whose required node affinity also says In ``nodes`` (ANDed into every term)."""
+    result = copy.deepcopy(dict(spec))
+    expression = {"key": HOSTNAME_LABEL, "operator": "In", "values": sorted(set(nodes))}
+    affinity = result.setdefault("affinity", {})
+    node_affinity = affinity.setdefault("nodeAffinity", {})
+    required = node_affinity.setdefault("requiredDuringSchedulingIgnoredDuringExecution", {})
+    terms = required.setdefault("nodeSelectorTerms", [])
+    if not terms:
+        terms.append({"matchExpressions": []})
+    for term in terms:
+        expressions = list(term.get("matchExpressions") or [])
+        if expression not in expressions:
+            expressions.append(dict(expression))
+        term["matchExpressions"] = expressions
+    return result
+
+
 def pinned_nodes(spec: Mapping[str, Any]) -> Optional[List[str]]:
-    """The only nodes a template may run on (hostname nodeSelector or an In term), or None."""
+    """The only nodes a template may run on (hostname nodeSelector or In terms), or None."""
     selector = (spec.get("nodeSelector") or {}).get(HOSTNAME_LABEL)
     if selector:
         return [selector]
     terms = ((((spec.get("affinity") or {}).get("nodeAffinity") or {})
               .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or [])
-    allowed: List[str] = []
+    if not terms:
+        return None
+    allowed: Set[str] = set()
     for term in terms:
-        values = [v for e in term.get("matchExpressions") or []
-                  if e.get("key") == HOSTNAME_LABEL and e.get("operator") == "In" for v in e.get("values") or []]
-        if not values:
+        lists = [set(e.get("values") or []) for e in term.get("matchExpressions") or []
+                 if e.get("key") == HOSTNAME_LABEL and e.get("operator") == "In"]
+        if not lists:
             return None  # a term without a hostname In admits any node
-        allowed += values
-    return sorted(set(allowed)) or None
+        allowed |= set.intersection(*lists)  # expressions of one term are ANDed
+    return sorted(allowed)
 
 
 def nodes_to_exclude(spec: Mapping[str, Any], tried: List[str]) -> List[str]:

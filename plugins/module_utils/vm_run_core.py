@@ -213,7 +213,7 @@ def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping
         _schedule(ovirt, kube, ovirt_scheduled, all_vms, hosts, namespaces, policy, maps, exclude_hosts)
     for target in to_start:
         if milestone_of(target) >= 2:
-            target.manifest = _manifest(target, maps)
+            target.manifest = _manifest(target, maps, cluster_nodes(hosts, target.cluster_id, maps.node))
 
     if not check_mode:
         _start_legacy(ovirt, [t for t in targets if t.runtime == "legacy" and t.action == "start"])
@@ -287,7 +287,12 @@ def milestone_of(target: Target) -> int:
     return int(target.record.get("milestone") or 1)
 
 
-def _manifest(target: Target, maps: Maps) -> Dict[str, Any]:
+def cluster_nodes(hosts: Sequence[Any], cluster_id: str, node_map: Mapping[str, str]) -> List[str]:
+    """The nodes of a cluster's hosts: as in oVirt, a VM runs only on hosts of its own cluster."""
+    return sorted(str(node_map.get(h.name, h.name)) for h in hosts if h.cluster is not None and h.cluster.id == cluster_id)
+
+
+def _manifest(target: Target, maps: Maps, nodes: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     rep = dict(target.representation or {})
     if milestone_of(target) < 2:
         # Milestone 1: oVirt chose the host; the VM starts on exactly that node.
@@ -305,6 +310,11 @@ def _manifest(target: Target, maps: Maps) -> Dict[str, Any]:
     if critical:
         raise InputError(f"VM {target.name} cannot run in KubeVirt as it is: {'; '.join(critical)}")
     if milestone_of(target) >= 2:
+        if nodes is not None:
+            template = manifest["spec"]["template"]
+            if not nodes:
+                raise InputError(f"VM {target.name}: its oVirt cluster has no hosts, so no node may run it")
+            template["spec"] = rerun.restrict_to_nodes(template["spec"], list(nodes))
         # An interrupted rerun cycle resumes: keep its attempts and keep avoiding the nodes it tried.
         record = rerun.read_attempts(target.current_vm)
         if record["outcome"] is None and record["attempts"]:

@@ -116,10 +116,13 @@ def kubectl(lab: Lab, *args: str) -> dict[str, Any]:
     return json.loads(out)
 
 
-def engine(lab: Lab, path: str) -> Any:
-    """GET on the oVirt fake's /lab/ control API (state, request counters)."""
+def engine(lab: Lab, path: str, method: str = "GET", body: Any = None) -> Any:
+    """A call to the oVirt fake's /lab/ control API (state, request counters, injected faults)."""
     base = lab.env["OVIRT_URL"].split("/ovirt-engine")[0]
-    request = urllib.request.Request(base + path)
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
     token = base64.b64encode(f"{lab.env['OVIRT_USERNAME']}:{lab.env['OVIRT_PASSWORD']}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
     context = ssl.create_default_context(cafile=lab.env["OVIRT_CAFILE"])
@@ -138,13 +141,26 @@ def k8s_params(env: dict[str, str], **overrides: Any) -> dict[str, Any]:
 def run_playbook(lab: Lab, tasks: list[dict[str, Any]], tmp_path: Path, *, extra_args: list[str] | None = None,
                  env: dict[str, str] | None = None, gather_facts: bool = False) -> PlaybookRun:
     """Run tasks on localhost through ansible-playbook, the way users run the collection."""
+    return finish_playbook(start_playbook(lab, tasks, tmp_path, extra_args=extra_args, env=env,
+                                          gather_facts=gather_facts))
+
+
+def start_playbook(lab: Lab, tasks: list[dict[str, Any]], tmp_path: Path, *, extra_args: list[str] | None = None,
+                   env: dict[str, str] | None = None, gather_facts: bool = False,
+                   name: str = "playbook") -> subprocess.Popen:
+    """Start tasks in the background (to act on the lab while they run); finish_playbook collects them."""
     playbook = [{"name": "test", "hosts": "localhost", "connection": "local", "gather_facts": gather_facts, "tasks": tasks}]
-    path = tmp_path / "playbook.yml"
+    path = tmp_path / f"{name}.yml"
     path.write_text(yaml.safe_dump(playbook, sort_keys=False))
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(path)] + (extra_args or [])
-    proc = subprocess.run(command, capture_output=True, text=True, env=lab.command_env(**(env or {})), check=False)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=lab.command_env(**(env or {})))
+
+
+def finish_playbook(proc: subprocess.Popen, timeout_s: float = 1800) -> PlaybookRun:
+    stdout, stderr = proc.communicate(timeout=timeout_s)
     try:
-        data = json.loads(proc.stdout[proc.stdout.index("{"):]) if "{" in proc.stdout else {}
+        data = json.loads(stdout[stdout.index("{"):]) if "{" in stdout else {}
     except json.JSONDecodeError:
         data = {}
-    return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, data)
+    return PlaybookRun(proc.returncode, stdout, stderr, data)

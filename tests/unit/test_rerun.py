@@ -61,3 +61,14 @@ def test_a_vm_pinned_to_nodes_that_all_failed_is_rerun_on_them():
     assert rerun.nodes_to_exclude(pinned_two, ["n1"]) == ["n1"]
     assert rerun.nodes_to_exclude(pinned_two, ["n1", "n2"]) == []
     assert rerun.nodes_to_exclude({}, ["n1"]) == ["n1"]
+
+
+def test_the_cluster_restriction_is_anded_into_every_term_and_pinning_is_their_intersection():
+    spec = {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": rerun.HOSTNAME_LABEL, "operator": "In", "values": ["a", "x"]}]}]}}}}
+    restricted = rerun.restrict_to_nodes(spec, ["b", "a", "c"])
+    terms = restricted["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms[0]["matchExpressions"][-1] == {"key": rerun.HOSTNAME_LABEL, "operator": "In", "values": ["a", "b", "c"]}
+    assert rerun.pinned_nodes(restricted) == ["a"], "pinned to a or x, and within the cluster a, b, c: only a"
+    assert rerun.restrict_to_nodes(restricted, ["a", "b", "c"]) == restricted, "applying it twice changes nothing"
+    assert rerun.pinned_nodes(rerun.restrict_to_nodes({}, ["n2", "n1"])) == ["n1", "n2"]

@@ -53,6 +53,9 @@ class App:
         is_api = path == API_PREFIX or path.startswith(API_PREFIX + "/")
         if is_api:
             self.requests.record(method, raw_path)
+        # As in the engine, a request is authenticated when it arrives; a slow one then still completes
+        # even if its client has given up (and logged out) meanwhile.
+        user = self._user(headers, allow_basic=False) if is_api else None
         injected = self._injected(method, path)
         if injected is not None:
             return injected
@@ -62,7 +65,7 @@ class App:
             return self._logout(body)
         if is_api:
             query = dict(parse_qsl(url.query, keep_blank_values=True))
-            return self._api(method, path[len(API_PREFIX):].rstrip("/"), query, headers, body)
+            return self._api(method, path[len(API_PREFIX):].rstrip("/"), query, headers, body, user)
         return Reply(404, b"Not Found\n", "text/plain")
 
     # ---- fault injection ----
@@ -122,8 +125,8 @@ class App:
 
     # ---- API ----
 
-    def _api(self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes) -> Reply:
-        user = self._user(headers, allow_basic=False)
+    def _api(self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes,
+             user: str | None) -> Reply:
         if user is None:
             reply = fault_reply(401, "Unauthorized", "Authentication required: send 'Authorization: Bearer <token>'")
             reply.headers["WWW-Authenticate"] = 'Bearer realm="ENGINE"'
