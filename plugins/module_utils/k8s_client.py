@@ -125,7 +125,7 @@ def service_account_namespace(configuration: Any) -> Optional[str]:
     it only tells where a namespace-scoped token may look.
     """
     keys = getattr(configuration, "api_key", None) or {}
-    token = str(keys.get("authorization") or keys.get("BearerToken") or "").split(" ")[-1]
+    token = str(keys.get("authorization") or keys.get("BearerToken") or "").rsplit(" ", maxsplit=1)[-1]
     parts = token.split(".")
     if len(parts) != 3:
         return None

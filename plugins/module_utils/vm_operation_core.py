@@ -22,7 +22,7 @@ import json
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import labels, provider, vm_run_core, vm_state
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import labels, provider, rerun, vm_run_core, vm_state
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
     BridgeError,
     ConflictError,
@@ -191,6 +191,13 @@ def _migrate(ctx: Context) -> bool:
     if migratable and migratable.get("status") == "False":
         raise OperationRefused(f"cannot migrate VM {ctx.name}: KubeVirt says it is not live-migratable "
                                f"({migratable.get('reason')}: {migratable.get('message')})")
+    # The target pod must match the VMI's own node binding: refuse what KubeVirt would only fail after a while.
+    allowed = rerun.pinned_nodes(ctx.vmi.get("spec") or {})  # type: ignore[union-attr]
+    if allowed is not None and (not set(allowed) - {node} or (target and target not in allowed)):
+        raise OperationRefused(
+            f"cannot migrate VM {ctx.name}: its running instance may only run on {', '.join(allowed) or 'no node'} "
+            f"(it is bound to the host it started on, as VMs started under milestone 1 are, or pinned); "
+            f"it can migrate after its next start in a cluster at milestone 2 or later, or within its pinned hosts")
     body: Obj = {"apiVersion": KUBEVIRT_API, "kind": "VirtualMachineInstanceMigration",
                  "metadata": {"generateName": f"{ctx.kubernetes_name[:40]}-migration-", "namespace": ctx.namespace,
                               "labels": {labels.MANAGED_BY: labels.MANAGED_BY_VALUE}},

@@ -157,3 +157,10 @@ def test_a_name_kubernetes_refuses_is_mapped_the_same_way_every_time_and_reporte
     again = run_playbook(hostlab, task, tmp_path).result("run")
     assert again["changed"] is False and again["results"][0]["kubernetes_name"] == mapped
     assert [v["metadata"]["name"] for v in kubectl(hostlab, "get", "vm", "-n", NAMESPACE)["items"]] == [mapped]
+
+
+def test_migrating_a_vm_bound_to_its_milestone_1_host_is_refused_with_the_reason(hostlab, tmp_path):
+    result = run_playbook(hostlab, [{"name": "migrate", "ignore_errors": True, "ovirt_kubevirt.bridge.vm_operation": {
+        "vm": ODD_NAME, "operation": "migrate", "timeout": 10}}], tmp_path).result("migrate")
+    assert result["failed"] is True and "bound to the host it started on" in result["msg"], result["msg"]
+    assert kubectl(hostlab, "get", "vmim", "-n", NAMESPACE)["items"] == [], "a migration was started anyway"

@@ -17,7 +17,8 @@ from conftest import engine, kubectl, own_lab, run_playbook
 NAMESPACE = "m3"
 MAPS = {"storage_map": {"data1": {"pvc_name": "{vm}-{disk_id}"}}, "network_map": {"ovirtmgmt": "pod"}}
 TOPOLOGY = {"datacenters": [{"name": "dc4", "clusters": [
-    {"name": "kv-m3", "hosts": [{"name": f"node-{i}", "cpus": 16, "memory_mib": 65536} for i in (1, 2, 3)],
+    {"name": "kv-m3", "hosts": [{"name": f"node-{i}", "cpus": 16, "memory_mib": 65536} for i in (1, 2, 3)]
+     + [{"name": "held-4", "cpus": 16, "memory_mib": 65536, "taints": [{"key": "lab/hold", "effect": "NoSchedule"}]}],
      "vms": [{"name": "ops-1", "cpus": 1, "memory_mib": 1024},
              {"name": "off-1", "cpus": 1, "memory_mib": 1024},
              {"name": "ha-1", "cpus": 1, "memory_mib": 1024, "high_availability": True,
@@ -130,12 +131,16 @@ def test_hibernate_and_restore_are_refused_clearly_and_change_nothing(m3lab, tmp
 def test_a_migration_is_cancelled_and_the_vm_stays_on_its_source(m3lab, tmp_path):
     node = vmi(m3lab, "ops-1")["status"]["nodeName"]
     run = run_playbook(m3lab, [
-        # No node of that name: the migration waits for a target until cancelled.
-        operation("migrate", "ops-1", "migrate", target_node="node-9", timeout=2),
+        operation("outside", "ops-1", "migrate", target_node="node-9", timeout=2),
+        # A node of the cluster that takes no pods: the migration waits for a target until cancelled.
+        operation("migrate", "ops-1", "migrate", target_node="held-4", timeout=2),
         operation("cancel", "ops-1", "cancel_migration"),
         operation("cancel again", "ops-1", "cancel_migration"),
     ], tmp_path)
     assert run.result("migrate")["failed"] is True and "cancel_migration" in run.result("migrate")["msg"]
+    outside = run.result("outside")  # refused up front: not a node of its cluster
+    assert outside["failed"] is True
+    assert "cannot migrate VM ops-1: its running instance may only run on" in outside["msg"], outside["msg"]
     cancel = run.result("cancel")
     assert cancel["changed"] is True and cancel["node"] == node, cancel
     assert run.result("cancel again")["changed"] is False

@@ -19,12 +19,14 @@ from conftest import REPO_ROOT, engine, kubectl, own_lab, run_playbook
 pytestmark = pytest.mark.soak
 
 NAMESPACE = "soak"
-CLUSTER = "soak-kv"
+CLUSTER = "soak-m1"       # N - 100 VMs deployed under milestone 1
+MOBILE = "soak-m3"        # 100 VMs under milestone 3: milestone 1 binds a VM to its host, so these migrate
 MIGRATIONS = 100
 SIZES = (250, 1000)
 MAPS = {"storage_map": {"*": {"pvc_name": "{vm}-{disk_id}"}}, "network_map": {"*": "pod"}}
 TOPOLOGY = {"datacenters": [{"name": "dcsoak", "clusters": [
-    {"name": CLUSTER, "hosts": [{"name": f"sk-{i}", "cpus": 2048, "memory_mib": 8 * 1024 * 1024} for i in range(4)]}]}]}
+    {"name": name, "hosts": [{"name": f"{name}-{i}", "cpus": 2048, "memory_mib": 8 * 1024 * 1024} for i in range(3)]}
+    for name in (CLUSTER, MOBILE)]}]}
 REPORT = REPO_ROOT / "tests" / "output" / "soak.json"
 
 
@@ -64,9 +66,13 @@ def soak(tmp_path_factory, size):
             {"name": "provider", "ovirt_kubevirt.bridge.kubevirt_provider": {"name": "kv1", "namespace": NAMESPACE}},
             {"name": "type", "ovirt_kubevirt.bridge.cluster_type": {
                 "cluster": CLUSTER, "type": "kubevirt", "provider": "kv1", "namespace": NAMESPACE, "milestone": 1}},
+            {"name": "type", "ovirt_kubevirt.bridge.cluster_type": {
+                "cluster": MOBILE, "type": "kubevirt", "provider": "kv1", "namespace": NAMESPACE, "milestone": 3}},
         ], tmp_path / "setup")
         names = [f"s-{i:04d}" for i in range(size)]
-        declared = [{"name": n, "cluster": CLUSTER, "memory_mib": 64, "cpus": 1, "state": "running"} for n in names]
+        movers = names[:MIGRATIONS]
+        declared = [{"name": n, "cluster": MOBILE if n in movers else CLUSTER, "memory_mib": 64, "cpus": 1,
+                     "state": "running"} for n in names]
         run, figures["deploy"] = phase(lab, tmp_path, "deploy", [{"name": "deploy", "ovirt_kubevirt.bridge.vm_deploy": {
             "vms": declared, "max_workers": 4, **MAPS}}])
         assert not run.result("deploy").get("failed"), run.failure()
@@ -74,11 +80,10 @@ def soak(tmp_path_factory, size):
             "vms": names, "timeout": 600}}])
         assert not run.result("wait").get("failed"), run.failure()
         run, figures["sync"] = phase(lab, tmp_path, "sync", [{"name": "sync", "ovirt_kubevirt.bridge.vm_state_sync": {
-            "clusters": [CLUSTER]}}])
+            "clusters": [CLUSTER, MOBILE]}}])
         synced = run.result("sync")
         assert not synced.get("failed"), run.failure()
         assert len(synced["vms"]) == size and synced["events_posted"] >= size
-        movers = names[:MIGRATIONS]
         before = {i["metadata"]["name"]: i["status"]["nodeName"]
                   for i in kubectl(lab, "get", "vmi", "-n", NAMESPACE)["items"]}
         run, figures["migrate"] = phase(lab, tmp_path, "migrate", [{
