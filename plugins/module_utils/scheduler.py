@@ -76,6 +76,8 @@ class Host:
     labels: Tuple[str, ...] = ()
     devices: Tuple[str, ...] = ()
     vms: List[Load] = dataclasses.field(default_factory=list)
+    # Pods the host's Kubernetes node takes (its allocatable "pods"); None where it is not a node.
+    max_pods: Optional[int] = None
 
     @property
     def used_cpus(self) -> int:
@@ -130,7 +132,17 @@ def parse_host(data: Mapping[str, Any]) -> Host:
         labels=tuple(str(x) for x in data.get("labels") or ()),
         devices=tuple(str(x) for x in data.get("devices") or ()),
         vms=[_load(v, data["name"]) for v in data.get("vms") or ()],
+        max_pods=_optional_int(data.get("max_pods"), f"host {data['name']!r}: max_pods"),
     )
+
+
+def _optional_int(value: Any, what: str) -> Optional[int]:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be an integer, got {value!r:.60}") from None
 
 
 def _status(value: Any) -> str:
@@ -252,6 +264,13 @@ def _filter_host_affinity(host: Host, request: Request, hosts: Sequence[Host]) -
     return None
 
 
+def _filter_pods(host: Host, request: Request, hosts: Sequence[Host]) -> Optional[str]:
+    """Each VM in KubeVirt is one pod; a node full of pods refuses the VM whatever its CPU and memory."""
+    if host.max_pods is not None and len(host.vms) + 1 > host.max_pods:
+        return f"its node takes at most {host.max_pods} pods and {len(host.vms)} VMs run there"
+    return None
+
+
 def _filter_ha_reservation(host: Host, request: Request, hosts: Sequence[Host]) -> Optional[str]:
     """Placing the VM here must leave the other up hosts room to restart this host's HA VMs."""
     if not request.high_availability:
@@ -268,6 +287,7 @@ FILTERS = (
     ("PinToHost", _filter_pin_to_host),
     ("Memory", _filter_memory),
     ("CPU", _filter_cpu),
+    ("Pods", _filter_pods),
     ("CPU-Level", _filter_cpu_level),
     ("HostDevice", _filter_host_devices),
     ("Label", _filter_labels),

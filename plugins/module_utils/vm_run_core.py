@@ -111,8 +111,11 @@ def ovirt_load(vm: Any) -> Dict[str, Any]:
 
 
 def host_inventory(hosts: Sequence[Any], ovirt_vms: Sequence[Any], vmis: Sequence[Mapping[str, Any]],
-                   node_map: Mapping[str, str]) -> List[Dict[str, Any]]:
-    """oVirt hosts with the load of both runtimes: oVirt VMs on the host, active VMIs on its node."""
+                   node_map: Mapping[str, str], node_pods: Optional[Mapping[str, int]] = None) -> List[Dict[str, Any]]:
+    """oVirt hosts with the load of both runtimes: oVirt VMs on the host, active VMIs on its node.
+
+    ``node_pods`` is each node's allocatable pod count; only the VMIs' pods are counted against it.
+    """
     by_node: Dict[str, List[Dict[str, Any]]] = {}
     for vmi in vmis:
         status = vmi.get("status") or {}
@@ -127,6 +130,7 @@ def host_inventory(hosts: Sequence[Any], ovirt_vms: Sequence[Any], vmis: Sequenc
             "name": host.name, "status": status_of(host), "cpus": cpu_count(host),
             "memory_mib": (host.memory or 0) // (1024 * 1024),
             "cpu_model": host.cpu.type if host.cpu else None, "vms": loads,
+            "max_pods": (node_pods or {}).get(node_map.get(host.name, host.name)),
         })
     return inventory
 
@@ -252,12 +256,13 @@ def _schedule(ovirt: Any, kube: Any, targets: Sequence[Target], all_vms: Sequenc
               namespaces: Sequence[str], policy: str, maps: Maps, exclude_hosts: Mapping[str, Sequence[str]]) -> None:
     """oVirt-side scheduling of every VM to start, as one batch per cluster; then their manifests."""
     vmis = _all_vmis(kube, namespaces)
+    node_pods = allocatable_pods(kube)
     by_cluster: Dict[str, List[Target]] = {}
     for target in targets:
         by_cluster.setdefault(target.cluster_id, []).append(target)
     for cluster_id, group in by_cluster.items():
         cluster_hosts = [h for h in hosts if h.cluster is not None and h.cluster.id == cluster_id]
-        inventory = [scheduler.parse_host(h) for h in host_inventory(cluster_hosts, all_vms, vmis, maps.node)]
+        inventory = [scheduler.parse_host(h) for h in host_inventory(cluster_hosts, all_vms, vmis, maps.node, node_pods)]
         for target in group:
             excluded = set(exclude_hosts.get(target.name) or ())
             candidates = [h for h in inventory if h.name not in excluded]
@@ -270,6 +275,16 @@ def _schedule(ovirt: Any, kube: Any, targets: Sequence[Target], all_vms: Sequenc
             target.host = result["host"]
             scheduler.reserve(inventory, target.host, request)
             target.manifest = _manifest(target, maps)
+
+
+def allocatable_pods(kube: Any) -> Dict[str, int]:
+    """Each node's allocatable pod count (a kubelet takes 110 by default)."""
+    found = {}
+    for node in kube.list("v1", "Node")[0]:
+        pods = ((node.get("status") or {}).get("allocatable") or {}).get("pods")
+        if pods is not None and str(pods).isdigit():
+            found[str((node.get("metadata") or {}).get("name"))] = int(pods)
+    return found
 
 
 def _all_vmis(kube: Any, namespaces: Sequence[str]) -> List[Dict[str, Any]]:

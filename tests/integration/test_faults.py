@@ -33,7 +33,11 @@ TOPOLOGY = {"datacenters": [
          "vms": [{"name": f"slow-{i}", "cpus": 1, "memory_mib": 512} for i in (1, 2, 3)]},
         {"name": "f-sync", "hosts": [{"name": f"fy-{i}", "cpus": 16, "memory_mib": 65536} for i in (1, 2)],
          "vms": [{"name": f"sy-{i}", "cpus": 1, "memory_mib": 512} for i in (1, 2)]},
-        {"name": "f-type", "hosts": [{"name": "ft-1", "cpus": 8, "memory_mib": 16384}]}]},
+        {"name": "f-type", "hosts": [{"name": "ft-1", "cpus": 8, "memory_mib": 16384}]},
+        {"name": "f-mig", "hosts": [{"name": "fm-1", "cpus": 8, "memory_mib": 16384},
+                                    {"name": "fm-bad", "cpus": 8, "memory_mib": 16384,
+                                     "faults": {"fail_migrations_in": 1}}],
+         "vms": [{"name": "mig-1", "cpus": 1, "memory_mib": 512}]}]},
     {"name": "dcw", "clusters": [
         {"name": "w-one", "hosts": [{"name": "w-1", "cpus": 16, "memory_mib": 65536}],
          "vms": [{"name": "wrun-1", "cpus": 1, "memory_mib": 1024, "status": "up", "host": "w-1"},
@@ -194,6 +198,29 @@ def test_a_watch_from_a_version_the_server_forgot_relists_after_410_gone(fltlab)
         if len(seen) == len(names):
             break
     assert seen == set(names)
+
+
+# -- KubeVirt failing an operation ------------------------------------------------------------------------------------
+
+def test_a_migration_failing_on_its_target_is_reported_and_the_vm_keeps_running_on_its_source(fltlab, tmp_path):
+    run = run_playbook(fltlab, provider_and_type("f-mig", milestone=3) + [
+        {"name": "run", "ovirt_kubevirt.bridge.vm_run": {"vms": ["mig-1"], **MAPS}},
+        {"name": "wait", "ovirt_kubevirt.bridge.vm_run_wait": {"vms": ["mig-1"], "timeout": 60}}], tmp_path)
+    assert not run.result("wait").get("failed"), run.failure()
+
+    def migrate(target):
+        return run_playbook(fltlab, [{"name": "migrate", "ignore_errors": True, "ovirt_kubevirt.bridge.vm_operation": {
+            "vm": "mig-1", "operation": "migrate", "target_node": target, "timeout": 60}}], tmp_path).result("migrate")
+
+    if kubectl(fltlab, "get", "vmi", "mig-1", "-n", NAMESPACE)["status"]["nodeName"] == "fm-bad":
+        assert not migrate("fm-1").get("failed")  # only migrations into fm-bad fail
+    before = kubectl(fltlab, "get", "vmi", "mig-1", "-n", NAMESPACE)
+    failed = migrate("fm-bad")
+    assert failed["failed"] is True, failed
+    assert "the migration of VM mig-1 from fm-1 failed" in failed["msg"] and "the VM runs on fm-1" in failed["msg"]
+    after = kubectl(fltlab, "get", "vmi", "mig-1", "-n", NAMESPACE)
+    assert after["status"]["phase"] == "Running" and after["status"]["nodeName"] == "fm-1"
+    assert after["metadata"]["uid"] == before["metadata"]["uid"], "the VM was restarted"
 
 
 # -- the oVirt engine failing mid-change ------------------------------------------------------------------------------

@@ -143,3 +143,16 @@ def test_bad_input_is_named():
         schedule_filter([{"name": "x"}], rep())
     with pytest.raises(AnsibleFilterError, match="scheduling"):
         schedule_filter([host("a")], {"no": "scheduling"})
+
+
+def test_a_node_full_of_pods_refuses_the_vm_whatever_its_cpu_and_memory():
+    small = [{"name": n, "cpus": 1, "memory_mib": 64} for n in ("a", "b")]
+    result = schedule_filter([host("full", cpus=512, memory_mib=1 << 20, max_pods=2, vms=small),
+                              host("roomy", max_pods=110)], rep(vcpus=1, memory_mib=64))
+    assert result["host"] == "roomy"
+    assert rejected_by(result, "full") == ("Pods", "its node takes at most 2 pods and 2 VMs run there")
+    one = [host("one", cpus=512, memory_mib=1 << 20, max_pods=2)]
+    batch = schedule_filter(one, [rep(f"v{i}", vcpus=1, memory_mib=64) for i in range(2)])
+    assert [r["host"] for r in batch] == ["one", "one"]
+    with pytest.raises(AnsibleFilterError, match="no host can run VM v2: one: Pods"):
+        schedule_filter(one, [rep(f"v{i}", vcpus=1, memory_mib=64) for i in range(3)])  # counts its own placements
