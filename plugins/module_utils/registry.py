@@ -24,7 +24,6 @@ are, whatever its type.
 from __future__ import annotations
 
 import contextlib
-import re
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import labels
@@ -37,7 +36,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors impor
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import k8s_client, ovirt_client
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_service import KubeService
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import event_custom_id, kubernetes_name
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import event_custom_id, is_label_name, kubernetes_name
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.provider import (
     MANAGED_BY,
     MANAGED_BY_LABEL,
@@ -60,7 +59,6 @@ RECORD_PREFIX = "ovirt-cluster-"
 KUBEVIRT_API = "kubevirt.io/v1"
 # What decides a cluster's type; a change of any of them is a new revision.
 KEY_FIELDS = ("type", "provider", "namespace", "milestone")
-_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
 # -- pure parts -----------------------------------------------------------------
@@ -74,7 +72,7 @@ def record_labels(cluster_id: str) -> Dict[str, str]:
 
 
 def cluster_selector(cluster_id: Optional[str] = None) -> str:
-    if cluster_id and not _LABEL_VALUE.match(cluster_id):
+    if cluster_id and not is_label_name(cluster_id):  # a label value follows the same rule
         # Engine ids are UUIDs; anything else must not extend the selector.
         raise InputError(f"cluster id {cluster_id!r} is not a valid label value")
     selector = f"{REGISTRY_LABEL}={REGISTRY_VALUE}"

@@ -63,27 +63,22 @@ def tried_nodes(record: Mapping[str, Any]) -> List[str]:
 
 def exclude_nodes(spec: Mapping[str, Any], nodes: List[str]) -> Dict[str, Any]:
     """A VMI template spec whose required node affinity also says NotIn ``nodes`` (ANDed into every term)."""
-    result = copy.deepcopy(dict(spec))
     if not nodes:
-        return result
-    expression = {"key": HOSTNAME_LABEL, "operator": "NotIn", "values": sorted(nodes)}
-    affinity = result.setdefault("affinity", {})
-    node_affinity = affinity.setdefault("nodeAffinity", {})
-    required = node_affinity.setdefault("requiredDuringSchedulingIgnoredDuringExecution", {})
-    terms = required.setdefault("nodeSelectorTerms", [])
-    if not terms:
-        terms.append({"matchExpressions": []})
-    for term in terms:
-        expressions = [e for e in term.get("matchExpressions") or []
-                       if not (e.get("key") == HOSTNAME_LABEL and e.get("operator") == "NotIn")]
-        term["matchExpressions"] = expressions + [dict(expression)]
-    return result
+        return copy.deepcopy(dict(spec))
+    return _and_into_every_term(spec, {"key": HOSTNAME_LABEL, "operator": "NotIn", "values": sorted(nodes)})
 
 
 def restrict_to_nodes(spec: Mapping[str, Any], nodes: List[str]) -> Dict[str, Any]:
     """A VMI template spec whose required node affinity also says In ``nodes`` (ANDed into every term)."""
+    return _and_into_every_term(spec, {"key": HOSTNAME_LABEL, "operator": "In", "values": sorted(set(nodes))})
+
+
+def _and_into_every_term(spec: Mapping[str, Any], expression: Dict[str, Any]) -> Dict[str, Any]:
+    """A copy of ``spec`` with ``expression`` in every required node-affinity term.
+
+    A NotIn replaces the term's earlier hostname NotIn (the exclusions grow per attempt); an In is added once.
+    """
     result = copy.deepcopy(dict(spec))
-    expression = {"key": HOSTNAME_LABEL, "operator": "In", "values": sorted(set(nodes))}
     affinity = result.setdefault("affinity", {})
     node_affinity = affinity.setdefault("nodeAffinity", {})
     required = node_affinity.setdefault("requiredDuringSchedulingIgnoredDuringExecution", {})
@@ -92,6 +87,8 @@ def restrict_to_nodes(spec: Mapping[str, Any], nodes: List[str]) -> Dict[str, An
         terms.append({"matchExpressions": []})
     for term in terms:
         expressions = list(term.get("matchExpressions") or [])
+        if expression["operator"] == "NotIn":
+            expressions = [e for e in expressions if not (e.get("key") == HOSTNAME_LABEL and e.get("operator") == "NotIn")]
         if expression not in expressions:
             expressions.append(dict(expression))
         term["matchExpressions"] = expressions
