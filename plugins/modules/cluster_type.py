@@ -29,10 +29,6 @@ description:
 version_added: 0.1.0
 author:
   - ovirt_kubevirt.bridge contributors (@ovirt-kubevirt)
-requirements:
-  - python >= 3.10
-  - kubernetes >= 29.0.0
-  - ovirt-engine-sdk-python >= 4.6.0
 options:
   cluster:
     description:
@@ -76,6 +72,8 @@ options:
 extends_documentation_fragment:
   - ovirt_kubevirt.bridge.connection.ovirt
   - ovirt_kubevirt.bridge.connection.kubernetes
+  - ovirt_kubevirt.bridge.module
+  - ovirt_kubevirt.bridge.module.both_apis
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -85,11 +83,6 @@ attributes:
     support: full
     details:
       - The diff shows the record's data before and after.
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [ovirt_kubevirt.bridge.all]
 seealso:
   - module: ovirt_kubevirt.bridge.kubevirt_provider
   - module: ovirt_kubevirt.bridge.cluster_type_info

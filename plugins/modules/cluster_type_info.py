@@ -14,10 +14,6 @@ description:
 version_added: 0.1.0
 author:
   - ovirt_kubevirt.bridge contributors (@ovirt-kubevirt)
-requirements:
-  - python >= 3.10
-  - kubernetes >= 29.0.0
-  - ovirt-engine-sdk-python >= 4.6.0
 options:
   cluster:
     description:
@@ -31,6 +27,8 @@ options:
 extends_documentation_fragment:
   - ovirt_kubevirt.bridge.connection.ovirt
   - ovirt_kubevirt.bridge.connection.kubernetes
+  - ovirt_kubevirt.bridge.module
+  - ovirt_kubevirt.bridge.module.both_apis
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -42,11 +40,6 @@ attributes:
     support: N/A
     details:
       - The module only reads.
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [ovirt_kubevirt.bridge.all]
 seealso:
   - module: ovirt_kubevirt.bridge.cluster_type
 """

@@ -65,6 +65,7 @@ options:
 extends_documentation_fragment:
   - ovirt_kubevirt.bridge.connection.ovirt
   - ovirt_kubevirt.bridge.connection.kubernetes
+  - ovirt_kubevirt.bridge.module
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -74,11 +75,6 @@ attributes:
     support: full
     details:
       - The diff shows the record's data before and after.
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [ovirt_kubevirt.bridge.all]
 notes:
   - The oVirt O(auth) options are accepted, so that C(module_defaults) for the action group can set them, and unused.
   - Set C(no_log=true) on a task with O(create_service_account=true), as the returned token is a credential.

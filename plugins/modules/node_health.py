@@ -28,10 +28,6 @@ description:
 version_added: 0.1.0
 author:
   - ovirt_kubevirt.bridge contributors (@ovirt-kubevirt)
-requirements:
-  - python >= 3.10
-  - kubernetes >= 29.0.0
-  - ovirt-engine-sdk-python >= 4.6.0
 options:
   node:
     description:
@@ -70,6 +66,8 @@ options:
 extends_documentation_fragment:
   - ovirt_kubevirt.bridge.connection.ovirt
   - ovirt_kubevirt.bridge.connection.kubernetes
+  - ovirt_kubevirt.bridge.module
+  - ovirt_kubevirt.bridge.module.both_apis
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -79,11 +77,6 @@ attributes:
     support: full
     details:
       - The diff shows the node's state, reason and since time before and after.
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [ovirt_kubevirt.bridge.all]
 seealso:
   - module: ovirt_kubevirt.bridge.vm_run_wait
 """

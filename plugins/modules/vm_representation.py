@@ -111,6 +111,7 @@ notes:
 extends_documentation_fragment:
   - ovirt_kubevirt.bridge.connection.ovirt
   - ovirt_kubevirt.bridge.connection.kubernetes
+  - ovirt_kubevirt.bridge.module
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -122,11 +123,6 @@ attributes:
     support: N/A
     details:
       - The module only computes.
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [ovirt_kubevirt.bridge.all]
 seealso:
   - module: ovirt_kubevirt.bridge.vm_run
 """

@@ -22,9 +22,6 @@ version_added: 0.1.0
 author:
   - ovirt_kubevirt.bridge contributors (@ovirt-kubevirt)
 requirements:
-  - python >= 3.10
-  - kubernetes >= 29.0.0
-  - ovirt-engine-sdk-python >= 4.6.0
   - lxml
 options:
   vms:
@@ -78,6 +75,8 @@ options:
 extends_documentation_fragment:
   - ovirt_kubevirt.bridge.connection.ovirt
   - ovirt_kubevirt.bridge.connection.kubernetes
+  - ovirt_kubevirt.bridge.module
+  - ovirt_kubevirt.bridge.module.both_apis
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -87,11 +86,6 @@ attributes:
       - Reports what would start and where, and writes nothing.
   diff_mode:
     support: full
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [ovirt_kubevirt.bridge.all]
 seealso:
   - module: ovirt_kubevirt.bridge.vm_run_wait
   - module: ovirt_kubevirt.bridge.cluster_type
