@@ -1,10 +1,17 @@
 """A real Kubernetes control plane on loopback for the test lab.
 
-``start(run_dir)`` runs etcd, kube-apiserver and kube-controller-manager (1.20.2,
-built from Debian's source package by ``build-kube.sh``) on 127.0.0.1 with free
-ports, a lab PKI and token authentication, and returns a :class:`KubeLab` with
-everything a client needs.  Processes are detached (own session) so they outlive
-the caller; ``stop(run_dir)`` ends them by the PIDs recorded in run_dir.
+``start(run_dir, flavor)`` runs etcd, kube-apiserver and kube-controller-manager
+on 127.0.0.1 with free ports, a lab PKI and token authentication, and returns a
+:class:`KubeLab` with everything a client needs.  Processes are detached (own
+session) so they outlive the caller; ``stop(run_dir)`` ends them by the PIDs
+recorded in run_dir.  Two flavors:
+
+* ``sim``: Kubernetes 1.20.2 built from Debian's source package by
+  ``build-kube.sh``, with Debian's etcd, for the KubeVirt simulator;
+* ``real``: Kubernetes 1.34 and etcd 3.6 built from the Go module proxy by
+  ``build-go.sh`` (wrapper modules in ``go/``), plus kube-scheduler, for the
+  real KubeVirt control plane (virt-controller needs policy/v1 and the CRDs
+  carry CEL rules, so 1.20 cannot serve it).
 
 run_dir layout::
 
@@ -89,17 +96,23 @@ LOG = logging.getLogger("kubelab")
 
 HERE = Path(__file__).resolve().parent
 BUILD_SCRIPT = HERE / "build-kube.sh"
-COMPONENTS = ("etcd", "apiserver", "controller-manager")
+GO_BUILD_SCRIPT = HERE / "build-go.sh"
+FLAVORS = ("sim", "real")
+COMPONENTS_OF = {"sim": ("etcd", "apiserver", "controller-manager"),
+                 "real": ("etcd", "apiserver", "controller-manager", "scheduler")}
+# Every component any flavor runs, in start order.
+COMPONENTS = COMPONENTS_OF["real"]
 SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/16"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc"
 FRONT_PROXY_CLIENT = "front-proxy-client"
 CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
+SCHEDULER_USER = "system:kube-scheduler"
 APISERVER_SANS = ["127.0.0.1", "localhost", "kubernetes", "kubernetes.default",
                   "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"]
-READY_TIMEOUT = {"etcd": 30.0, "apiserver": 90.0, "controller-manager": 60.0}
+READY_TIMEOUT = {"etcd": 30.0, "apiserver": 90.0, "controller-manager": 60.0, "scheduler": 60.0}
 # SIGTERM grace before SIGKILL.  kube-apiserver's graceful shutdown waits up to
 # 60 s for open watches to end, so it gets little; its state is all in etcd.
-STOP_TIMEOUT = {"etcd": 15.0, "apiserver": 5.0, "controller-manager": 15.0}
+STOP_TIMEOUT = {"etcd": 15.0, "apiserver": 5.0, "controller-manager": 15.0, "scheduler": 15.0}
 CERT_DAYS = 365
 CA_DAYS = 3650
 
@@ -125,6 +138,7 @@ class KubeLab:
     kubeconfig: Path  # admin kubeconfig using the token and the CA
     front_proxy_ca: Path  # CA of the aggregator's client certificate
     pids: dict[str, int]  # component name -> pid
+    flavor: str = "sim"
 
     def to_json(self) -> str:
         data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -141,16 +155,34 @@ class KubeLab:
 # --------------------------------------------------------------------- binaries
 
 
-def ensure_binaries() -> Path:
-    """Run build-kube.sh (instant when cached) and return the bin dir."""
-    proc = subprocess.run([str(BUILD_SCRIPT)], stdout=subprocess.PIPE, text=True, check=False)
+def _run_build(argv: list[str], binaries: tuple[str, ...]) -> Path:
+    """Run a build script (instant when cached) and return the bin dir it prints."""
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
-        raise LabError(f"{BUILD_SCRIPT} failed with exit code {proc.returncode} (its output is above)")
+        raise LabError(f"{' '.join(argv)} failed with exit code {proc.returncode} (its output is above)")
     bin_dir = Path(proc.stdout.strip().splitlines()[-1])
-    for name in ("kube-apiserver", "kube-controller-manager"):
+    for name in binaries:
         if not os.access(bin_dir / name, os.X_OK):
-            raise LabError(f"{BUILD_SCRIPT} reported {bin_dir} but {name} is not there")
+            raise LabError(f"{argv[0]} reported {bin_dir} but {name} is not there")
     return bin_dir
+
+
+def go_component(name: str, binaries: tuple[str, ...]) -> Path:
+    """The bin dir of a Go component built by build-go.sh (etcd, kube, kwok, kubevirt)."""
+    return _run_build([str(GO_BUILD_SCRIPT), name], binaries)
+
+
+def ensure_binaries(flavor: str = "sim") -> dict[str, Path]:
+    """The path of every binary the flavor runs: etcd, kube-apiserver, ..."""
+    if flavor == "real":
+        kube = go_component("kube", ("kube-apiserver", "kube-controller-manager", "kube-scheduler"))
+        etcd = go_component("etcd", ("etcd",))
+        return {"etcd": etcd / "etcd", "kube-apiserver": kube / "kube-apiserver",
+                "kube-controller-manager": kube / "kube-controller-manager",
+                "kube-scheduler": kube / "kube-scheduler"}
+    bin_dir = _run_build([str(BUILD_SCRIPT)], ("kube-apiserver", "kube-controller-manager"))
+    return {"etcd": Path(_etcd_binary()), "kube-apiserver": bin_dir / "kube-apiserver",
+            "kube-controller-manager": bin_dir / "kube-controller-manager"}
 
 
 def _etcd_binary() -> str:
@@ -233,20 +265,22 @@ def _authority_key_id(ca_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
 
 
 def issue_cert(lab_ca_cert: Path, lab_ca_key: Path, out_dir: Path, name: str,
-               sans: list[str], client: bool = False) -> tuple[Path, Path]:
+               sans: list[str], client: bool = False, organization: str | None = None) -> tuple[Path, Path]:
     """Issue a certificate signed by the given CA; returns (cert, key) paths.
 
     ``name`` is the subject CN (the user name for client certs) and, made safe,
     the file name: out_dir/<name>.crt and .key.  ``sans`` are DNS names or IP
     addresses.  ``client=False`` gives a serving cert (serverAuth),
-    ``client=True`` a client cert (clientAuth).
+    ``client=True`` a client cert (clientAuth); ``organization`` is the subject O, the
+    group Kubernetes' x509 authenticator gives a client (``system:nodes`` for a kubelet).
     """
     ca_cert, ca_key = _load_ca(lab_ca_cert, lab_ca_key)
     key = ec.generate_private_key(ec.SECP256R1())
     usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
     builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .subject_name(x509.Name(([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)] if organization
+                                 else []) + [x509.NameAttribute(NameOID.COMMON_NAME, name)]))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -289,6 +323,8 @@ def _ensure_pki(run_dir: Path) -> dict[str, str]:
         (ca, ca_key, "kube-apiserver", APISERVER_SANS, False),
         (ca, ca_key, "kube-controller-manager", ["127.0.0.1", "localhost"], False),
         (ca, ca_key, CONTROLLER_MANAGER_USER, [], True),
+        (ca, ca_key, "kube-scheduler", ["127.0.0.1", "localhost"], False),
+        (ca, ca_key, SCHEDULER_USER, [], True),
         (pki / "front-proxy-ca.crt", pki / "front-proxy-ca.key", FRONT_PROXY_CLIENT, [], True),
     ]
     for issuer, issuer_key, name, sans, client in wanted:
@@ -337,7 +373,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-PORT_NAMES = ("etcd", "etcd-peer", "apiserver", "controller-manager")
+PORT_NAMES = ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler")
 
 
 def _ensure_ports(run_dir: Path) -> dict[str, int]:
@@ -469,9 +505,10 @@ class _Plan:
     """Everything needed to (re)start a component of one lab."""
 
     run_dir: Path
-    bin_dir: Path
+    binaries: dict[str, Path]
     ports: dict[str, int]
     tokens: dict[str, str]
+    flavor: str
 
     def pki(self, name: str) -> str:
         return str(_pki(self.run_dir) / name)
@@ -480,15 +517,20 @@ class _Plan:
     def host(self) -> str:
         return f"https://127.0.0.1:{self.ports['apiserver']}"
 
+    @property
+    def components(self) -> tuple[str, ...]:
+        return COMPONENTS_OF[self.flavor]
+
     def argv(self, component: str) -> list[str]:
         return {"etcd": self._etcd, "apiserver": self._apiserver,
-                "controller-manager": self._controller_manager}[component]()
+                "controller-manager": self._controller_manager,
+                "scheduler": self._scheduler}[component]()
 
     def _etcd(self) -> list[str]:
         client = f"http://127.0.0.1:{self.ports['etcd']}"
         peer = f"http://127.0.0.1:{self.ports['etcd-peer']}"
         return [
-            _etcd_binary(), "--name=lab", f"--data-dir={self.run_dir / 'etcd'}",
+            str(self.binaries["etcd"]), "--name=lab", f"--data-dir={self.run_dir / 'etcd'}",
             f"--listen-client-urls={client}", f"--advertise-client-urls={client}",
             # The peer port is bound even for one member; the default (2380) would clash between labs.
             f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
@@ -500,12 +542,13 @@ class _Plan:
                      "DefaultTolerationSeconds,MutatingAdmissionWebhook,"
                      "ValidatingAdmissionWebhook,ResourceQuota,NodeRestriction")
         return [
-            str(self.bin_dir / "kube-apiserver"),
+            str(self.binaries["kube-apiserver"]),
             f"--etcd-servers=http://127.0.0.1:{self.ports['etcd']}",
             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
             f"--secure-port={self.ports['apiserver']}",
-            # 1.20 still serves an unauthenticated port 8080 unless told not to.
-            "--insecure-port=0",
+            *self._sim_only(
+                # 1.20 still serves an unauthenticated port 8080 unless told not to (the flag is gone in 1.24).
+                "--insecure-port=0"),
             # Loopback errors in the lease reconciler for the kubernetes Service endpoints.
             "--endpoint-reconciler-type=none",
             f"--cert-dir={self.run_dir / 'apiserver'}",
@@ -535,13 +578,14 @@ class _Plan:
     def _controller_manager(self) -> list[str]:
         kubeconfig = str(self.run_dir / "controller-manager.kubeconfig")
         return [
-            str(self.bin_dir / "kube-controller-manager"),
+            str(self.binaries["kube-controller-manager"]),
             f"--kubeconfig={kubeconfig}",
             f"--authentication-kubeconfig={kubeconfig}",
             f"--authorization-kubeconfig={kubeconfig}",
             "--bind-address=127.0.0.1", f"--secure-port={self.ports['controller-manager']}",
-            # 1.20 still serves an insecure port 10252 unless told not to.
-            "--port=0",
+            *self._sim_only(
+                # 1.20 still serves an insecure port 10252 unless told not to (the flag is gone in 1.24).
+                "--port=0"),
             f"--tls-cert-file={self.pki('kube-controller-manager.crt')}",
             f"--tls-private-key-file={self.pki('kube-controller-manager.key')}",
             f"--service-account-private-key-file={self.pki('sa.key')}",
@@ -557,11 +601,29 @@ class _Plan:
             "--v=1",
         ]
 
+    def _scheduler(self) -> list[str]:
+        kubeconfig = str(self.run_dir / "scheduler.kubeconfig")
+        return [
+            str(self.binaries["kube-scheduler"]),
+            f"--kubeconfig={kubeconfig}",
+            f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            "--bind-address=127.0.0.1", f"--secure-port={self.ports['scheduler']}",
+            f"--tls-cert-file={self.pki('kube-scheduler.crt')}",
+            f"--tls-private-key-file={self.pki('kube-scheduler.key')}",
+            "--leader-elect=false",
+            "--v=1",
+        ]
+
+    def _sim_only(self, *flags: str) -> tuple[str, ...]:
+        return flags if self.flavor == "sim" else ()
+
     def ready_url(self, component: str) -> str:
         return {
             "etcd": f"http://127.0.0.1:{self.ports['etcd']}/health",
             "apiserver": f"{self.host}/readyz",
             "controller-manager": f"https://127.0.0.1:{self.ports['controller-manager']}/healthz",
+            "scheduler": f"https://127.0.0.1:{self.ports['scheduler']}/healthz",
         }[component]
 
 
@@ -580,18 +642,35 @@ def _write_kubeconfigs(plan: _Plan) -> Path:
     admin = plan.run_dir / "kubeconfig"
     admin.touch(mode=0o600)
     admin.write_text(_kubeconfig(plan.host, ca, {"token": plan.tokens["admin"]}))
-    cm_user = {"client-certificate": plan.pki(_file_name(CONTROLLER_MANAGER_USER) + ".crt"),
-               "client-key": plan.pki(_file_name(CONTROLLER_MANAGER_USER) + ".key")}
-    (plan.run_dir / "controller-manager.kubeconfig").write_text(_kubeconfig(plan.host, ca, cm_user))
+    for component, user in (("controller-manager", CONTROLLER_MANAGER_USER), ("scheduler", SCHEDULER_USER)):
+        cert_user = {"client-certificate": plan.pki(_file_name(user) + ".crt"),
+                     "client-key": plan.pki(_file_name(user) + ".key")}
+        (plan.run_dir / f"{component}.kubeconfig").write_text(_kubeconfig(plan.host, ca, cert_user))
     return admin
 
 
-def _plan(run_dir: Path, new_ports: bool) -> _Plan:
+def _flavor(run_dir: Path, flavor: str | None) -> str:
+    """The flavor asked for, remembered in run_dir; a run_dir keeps the flavor its etcd data was made by."""
+    path = run_dir / "flavor"
+    known = path.read_text().strip() if path.exists() else None
+    if flavor is None:
+        return known or "sim"
+    if flavor not in FLAVORS:
+        raise LabError(f"unknown lab flavor {flavor!r}; expected one of {', '.join(FLAVORS)}")
+    if known and known != flavor and (run_dir / "etcd").exists():
+        raise LabError(f"{run_dir} holds a {known!r} lab's etcd data; use another directory for a "
+                       f"{flavor!r} lab, or remove {run_dir}")
+    path.write_text(flavor + "\n")
+    return flavor
+
+
+def _plan(run_dir: Path, new_ports: bool, flavor: str | None = None) -> _Plan:
     ports = _ensure_ports(run_dir) if new_ports else _read_json(run_dir / "ports.json")
     if set(PORT_NAMES) - set(ports):
         raise LabError(f"{run_dir} has no complete ports.json; start() the lab first")
-    return _Plan(run_dir=run_dir, bin_dir=ensure_binaries(), ports=ports,
-                 tokens=_ensure_pki(run_dir))
+    chosen = _flavor(run_dir, flavor)
+    return _Plan(run_dir=run_dir, binaries=ensure_binaries(chosen), ports=ports,
+                 tokens=_ensure_pki(run_dir), flavor=chosen)
 
 
 # -------------------------------------------------------------------- readiness
@@ -656,40 +735,42 @@ def _lab(plan: _Plan, kubeconfig: Path, pids: dict[str, int]) -> KubeLab:
     return KubeLab(run_dir=plan.run_dir, host=plan.host, ca_cert=pki / "ca.crt",
                    ca_key=pki / "ca.key", admin_token=plan.tokens["admin"],
                    restricted_token=plan.tokens["restricted"], kubeconfig=kubeconfig,
-                   front_proxy_ca=pki / "front-proxy-ca.crt", pids=pids)
+                   front_proxy_ca=pki / "front-proxy-ca.crt", pids=pids, flavor=plan.flavor)
 
 
 def _running(run_dir: Path) -> bool:
     pids: dict[str, int] = _read_json(run_dir / "pids.json")
-    return set(pids) == set(COMPONENTS) and all(
+    return set(pids) == set(COMPONENTS_OF[_flavor(run_dir, None)]) and all(
         _alive(pid) and _is_ours(pid, run_dir) for pid in pids.values())
 
 
-def start(run_dir: Path) -> KubeLab:
-    """Start etcd, kube-apiserver and kube-controller-manager; return when all are ready.
+def start(run_dir: Path, flavor: str = "sim") -> KubeLab:
+    """Start the flavor's components (etcd, kube-apiserver, kube-controller-manager, and
+    kube-scheduler for ``real``); return when all are ready.
 
     The PKI, tokens, ports and etcd data of an earlier start in the same run_dir
     are reused.  A lab already running there is returned as it is.
     """
     run_dir = run_dir.resolve()
     (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+    _flavor(run_dir, flavor)
     if _running(run_dir) and (run_dir / "kube.json").exists():
         plan = _plan(run_dir, new_ports=False)
         if _probe(plan, "apiserver") is None:
             return load(run_dir)
     stop(run_dir)  # leftovers of a partial start
     began = time.monotonic()
-    plan = _plan(run_dir, new_ports=True)
+    plan = _plan(run_dir, new_ports=True, flavor=flavor)
     kubeconfig = _write_kubeconfigs(plan)
     try:
-        for component in COMPONENTS:
+        for component in plan.components:
             _start_component(plan, component)
     except BaseException:
         stop(run_dir)
         raise
     lab = _lab(plan, kubeconfig, _read_json(run_dir / "pids.json"))
     (run_dir / "kube.json").write_text(lab.to_json())
-    LOG.info("lab ready in %.1f s at %s (run dir %s)", time.monotonic() - began, lab.host, run_dir)
+    LOG.info("%s lab ready in %.1f s at %s (run dir %s)", flavor, time.monotonic() - began, lab.host, run_dir)
     return lab
 
 
@@ -706,10 +787,10 @@ def stop(run_dir: Path) -> None:
 
 def restart(run_dir: Path, component: str) -> None:
     """Stop and start one component in place, keeping its data and port."""
-    if component not in COMPONENTS:
-        raise ValueError(f"component must be one of {COMPONENTS}, not {component!r}")
     run_dir = run_dir.resolve()
     plan = _plan(run_dir, new_ports=False)
+    if component not in plan.components:
+        raise ValueError(f"component must be one of {plan.components}, not {component!r}")
     pid = _read_json(run_dir / "pids.json").get(component)
     if pid is not None:
         _stop_pid(pid, run_dir, STOP_TIMEOUT[component])

@@ -1,16 +1,24 @@
 """labctl: start, stop and inspect the local lab.
 
-    labctl up [--topology FILE] [--dir DIR]
+    labctl up [--kubevirt sim|real] [--topology FILE] [--dir DIR]
     labctl down [--dir DIR]
     labctl status [--dir DIR]
-    labctl restart COMPONENT [--dir DIR]     # apiserver, etcd, controller-manager, kubevirt, ovirt
+    labctl restart COMPONENT [--dir DIR]
 
 `up` builds what is missing (cached under ~/.cache/ovirt-kubevirt-lab), starts
-etcd, kube-apiserver and kube-controller-manager (kubelab), installs KubeVirt's
-CRDs, starts the KubeVirt simulator and the oVirt engine API fake, and writes
-DIR/env: export lines that configure both the oVirt SDK and the Kubernetes
-client. Everything listens on 127.0.0.1, on free ports, so two labs in two
-DIRs run side by side. `down` stops by PID everything `up` started.
+a Kubernetes control plane (kubelab) and KubeVirt, then the oVirt engine API
+fake, and writes DIR/env: export lines that configure both the oVirt SDK and
+the Kubernetes client. `--kubevirt` chooses KubeVirt:
+
+  sim   (default) Kubernetes 1.20 from Debian's source and the KubeVirt simulator
+  real  Kubernetes 1.34 and etcd 3.6 from the Go module proxy, KubeVirt's own
+        virt-api and virt-controller, KWOK as the kubelet, and stand-ins for
+        virt-handler and storage (reallab)
+
+Everything listens on 127.0.0.1, on free ports, so two labs in two DIRs run
+side by side. `down` stops by PID everything `up` started. COMPONENT is one of
+etcd, apiserver, controller-manager, ovirt, kubevirt, and with a real lab
+scheduler, kwok, standins, virt-api, virt-controller (kubevirt: both of these).
 """
 from __future__ import annotations
 
@@ -28,6 +36,7 @@ from typing import Any
 
 import kubelab
 import labtopology
+import reallab
 
 LAB_ROOT = Path(__file__).resolve().parent
 DEFAULT_DIR = LAB_ROOT / ".run"
@@ -37,6 +46,10 @@ OVIRT_USERNAME = "admin@internal"
 # The aggregator verifies the simulator's serving certificate for this name.
 VIRT_API_SERVICE_NAME = "virt-api.kubevirt.svc"
 READY_TIMEOUT_S = 60.0
+KUBEVIRT_KINDS = ("sim", "real")
+DEFAULT_KUBEVIRT = "sim"
+KUBE_COMPONENTS = ("etcd", "apiserver", "controller-manager", "scheduler")
+RESTARTABLE = [*KUBE_COMPONENTS, "kubevirt", "ovirt", *reallab.COMPONENTS]
 STOP_TIMEOUT_S = 10.0
 
 
@@ -49,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = Path(args.dir).resolve()
     try:
         if args.command == "up":
-            state = up(run_dir, Path(args.topology).resolve())
+            state = up(run_dir, Path(args.topology).resolve(), kubevirt=args.kubevirt)
             print(f"lab up in {state['seconds_to_ready']:.1f} s; source {run_dir / 'env'}")
         elif args.command == "down":
             down(run_dir)
@@ -75,31 +88,41 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         cmd.add_argument("--dir", default=os.environ.get("LAB_DIR", str(DEFAULT_DIR)))
         if name == "up":
             cmd.add_argument("--topology", default=str(DEFAULT_TOPOLOGY))
+            cmd.add_argument("--kubevirt", choices=KUBEVIRT_KINDS, default=DEFAULT_KUBEVIRT,
+                             help="the KubeVirt control plane: the simulator or the real one (default: %(default)s)")
         if name == "restart":
-            cmd.add_argument("component", choices=["apiserver", "etcd", "controller-manager", "kubevirt", "ovirt"])
+            cmd.add_argument("component", choices=RESTARTABLE)
     return parser.parse_args(argv)
 
 
-def up(run_dir: Path, topology_path: Path) -> dict[str, Any]:
+def up(run_dir: Path, topology_path: Path, kubevirt: str = DEFAULT_KUBEVIRT) -> dict[str, Any]:
     """Start every component, or report that this DIR already runs a lab."""
     started = time.monotonic()
+    if kubevirt not in KUBEVIRT_KINDS:
+        raise LabError(f"--kubevirt must be one of {', '.join(KUBEVIRT_KINDS)}, not {kubevirt!r}")
     labtopology.load(topology_path)  # refuse a bad topology before starting anything
     if _state_path(run_dir).exists() and status(run_dir).get("running"):
         raise LabError(f"a lab already runs in {run_dir}; run 'labctl down --dir {run_dir}' first")
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "logs").mkdir(exist_ok=True)
     try:
-        kube = kubelab.start(run_dir)
-        installed = kubelab.install_crds(kube, CRD_FILES)
+        kube = kubelab.start(run_dir, "real" if kubevirt == "real" else "sim")
         state: dict[str, Any] = {
+            "kubevirt": kubevirt,
             "topology": str(topology_path),
             "kube": json.loads((run_dir / "kube.json").read_text()),
-            "crds": installed,
             "ovirt_password": secrets.token_urlsafe(18),
             "components": {},
         }
-        _save_state(run_dir, state)
-        _start_kubevirt(run_dir, state, kube)
+        if kubevirt == "real":
+            real = reallab.start(run_dir, kube, topology_path)
+            state["components"].update(real.pop("components"))
+            state["real"] = real
+            _save_state(run_dir, state)
+        else:
+            state["crds"] = kubelab.install_crds(kube, CRD_FILES)
+            _save_state(run_dir, state)
+            _start_kubevirt(run_dir, state, kube)
         _start_ovirt(run_dir, state, kube)
         state["seconds_to_ready"] = time.monotonic() - started
         _save_state(run_dir, state)
@@ -112,10 +135,12 @@ def up(run_dir: Path, topology_path: Path) -> dict[str, Any]:
 
 def down(run_dir: Path) -> None:
     state = _load_state(run_dir)
+    components = state.get("components", {})
     for name in ("ovirt", "kubevirt"):
-        component = state.get("components", {}).get(name)
+        component = components.get(name)
         if component:
             _stop_pid(component["pid"])
+    reallab.stop(components)
     kubelab.stop(run_dir)
     _state_path(run_dir).unlink(missing_ok=True)
 
@@ -131,6 +156,7 @@ def status(run_dir: Path) -> dict[str, Any]:
         "running": bool(alive) and all(alive.values()),
         "dir": str(run_dir),
         "components": alive,
+        "kubevirt": state.get("kubevirt", "sim"),
         "kubernetes": state["kube"]["host"],
         "ovirt": state.get("components", {}).get("ovirt", {}).get("url"),
     }
@@ -141,10 +167,19 @@ def restart(run_dir: Path, component: str) -> None:
     state = _load_state(run_dir)
     if not state:
         raise LabError(f"no lab runs in {run_dir}")
-    if component in ("apiserver", "etcd", "controller-manager"):
+    if component in KUBE_COMPONENTS:
         kubelab.restart(run_dir, component)
         return
     kube = kubelab.KubeLab(**_kube_fields(state["kube"]))
+    if state.get("kubevirt") == "real" and component != "ovirt":
+        if component not in ("kubevirt", *reallab.COMPONENTS):
+            raise LabError(f"a real-KubeVirt lab has no component {component!r}")
+        real = {**state["real"], "components": state["components"]}
+        reallab.restart(run_dir, kube, Path(state["topology"]), real, component)
+        _save_state(run_dir, state)
+        return
+    if component not in state["components"]:
+        raise LabError(f"this lab has no component {component!r}")
     _stop_pid(state["components"][component]["pid"])
     if component == "kubevirt":
         _start_kubevirt(run_dir, state, kube, port=state["components"]["kubevirt"]["port"])

@@ -19,6 +19,8 @@ _ID_NAMESPACE = uuid.UUID("6f0c2a4e-8d1b-4f5e-9a51-0b1d2c3e4f50")
 HOST_FAULT_KEYS = {"fail_launches", "launch_delay_s", "not_ready_after_s", "fail_migrations_in"}
 VM_FAULT_KEYS = {"crash_after_s"}
 VM_STATUSES = {"up", "down", "paused", "suspended"}
+VM_ROLLOUT_STRATEGIES = {"LiveUpdate", "Stage"}
+WORKLOAD_UPDATE_METHODS = {"LiveMigrate", "Evict"}
 
 
 class TopologyError(ValueError):
@@ -37,6 +39,7 @@ class Host:
     status: str = "up"
     cpu_model: str = "Skylake-Client-IBRS"
     devices: list[str] = field(default_factory=list)
+    machine_types: list[str] = field(default_factory=list)  # what QEMU on the node offers; a default list if empty
 
     @property
     def id(self) -> str:
@@ -58,6 +61,7 @@ class Vm:
     nics: list[dict[str, Any]] = field(default_factory=list)
     cpu_model: str | None = None          # oVirt custom CPU model; the cluster's CPU type otherwise
     host_devices: list[str] = field(default_factory=list)   # oVirt host device names passed through
+    guest_agent: bool = False   # the guest runs the QEMU guest agent (guest OS data, AgentConnected)
 
     @property
     def id(self) -> str:
@@ -88,8 +92,27 @@ class Datacenter:
 
 
 @dataclass(frozen=True)
+class KubeVirtSettings:
+    """The real KubeVirt control plane's configuration (``labctl up --kubevirt real``); KubeVirt's
+    own defaults where a key is left out."""
+
+    feature_gates: list[str] = field(default_factory=list)
+    vm_rollout_strategy: str | None = None
+    workload_update_methods: list[str] | None = None
+    cpu_allocation_ratio: int | None = None
+    import_delay_s: float = 2.0      # the DataVolume importer stand-in: time to Succeeded
+    fail_imports: int = 0            # the next N DataVolume imports fail
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"feature_gates": self.feature_gates, "vm_rollout_strategy": self.vm_rollout_strategy,
+                "workload_update_methods": self.workload_update_methods,
+                "cpu_allocation_ratio": self.cpu_allocation_ratio}
+
+
+@dataclass(frozen=True)
 class Topology:
     datacenters: list[Datacenter]
+    kubevirt: KubeVirtSettings = field(default_factory=KubeVirtSettings)
 
     @property
     def clusters(self) -> list[Cluster]:
@@ -116,15 +139,40 @@ def load(path: str | Path) -> Topology:
 
 
 def parse(data: Any) -> Topology:
-    root = _mapping(data, "topology", required={"datacenters"}, optional=set())
+    root = _mapping(data, "topology", required={"datacenters"}, optional={"kubevirt"})
     datacenters = [_datacenter(d, f"datacenters[{i}]") for i, d in enumerate(_list(root["datacenters"], "datacenters"))]
-    topology = Topology(datacenters)
+    topology = Topology(datacenters, _kubevirt(root.get("kubevirt", {}), "kubevirt"))
     _check_unique([dc.name for dc in datacenters], "datacenter")
     _check_unique([c.name for c in topology.clusters], "cluster")
     _check_unique([h.name for h in topology.hosts], "host")
     _check_unique([v.name for v in topology.vms], "vm")
     _check_references(topology)
     return topology
+
+
+def _kubevirt(data: Any, path: str) -> KubeVirtSettings:
+    d = _mapping(data, path, required=set(), optional={"feature_gates", "vm_rollout_strategy",
+                                                       "workload_update_methods", "cpu_allocation_ratio",
+                                                       "import_delay_s", "fail_imports"})
+    strategy = d.get("vm_rollout_strategy")
+    if strategy is not None and strategy not in VM_ROLLOUT_STRATEGIES:
+        raise TopologyError(f"{path}.vm_rollout_strategy: {strategy!r} is not one of {sorted(VM_ROLLOUT_STRATEGIES)}")
+    methods = d.get("workload_update_methods")
+    if methods is not None:
+        methods = [_str(m, f"{path}.workload_update_methods") for m in _list(methods, f"{path}.workload_update_methods")]
+        unknown = set(methods) - WORKLOAD_UPDATE_METHODS
+        if unknown:
+            raise TopologyError(f"{path}.workload_update_methods: unknown {sorted(unknown)}; "
+                                f"allowed: {sorted(WORKLOAD_UPDATE_METHODS)}")
+    ratio = d.get("cpu_allocation_ratio")
+    return KubeVirtSettings(
+        feature_gates=[_str(g, f"{path}.feature_gates") for g in _list(d.get("feature_gates", []), f"{path}.feature_gates")],
+        vm_rollout_strategy=strategy,
+        workload_update_methods=methods,
+        cpu_allocation_ratio=_positive_int(ratio, f"{path}.cpu_allocation_ratio") if ratio is not None else None,
+        import_delay_s=_non_negative(d.get("import_delay_s", 2.0), f"{path}.import_delay_s"),
+        fail_imports=int(_non_negative(d.get("fail_imports", 0), f"{path}.fail_imports")),
+    )
 
 
 def _datacenter(data: Any, path: str) -> Datacenter:
@@ -146,7 +194,7 @@ def _host(data: Any, cluster: str, path: str) -> Host:
     d = _mapping(
         data, path,
         required={"name", "cpus", "memory_mib"},
-        optional={"labels", "taints", "faults", "status", "cpu_model", "devices"},
+        optional={"labels", "taints", "faults", "status", "cpu_model", "devices", "machine_types"},
     )
     faults = _mapping(d.get("faults", {}), f"{path}.faults", required=set(), optional=HOST_FAULT_KEYS)
     status = _str(d.get("status", "up"), f"{path}.status")
@@ -163,6 +211,8 @@ def _host(data: Any, cluster: str, path: str) -> Host:
         status=status,
         cpu_model=_str(d.get("cpu_model", "Skylake-Client-IBRS"), f"{path}.cpu_model"),
         devices=[_str(x, f"{path}.devices") for x in _list(d.get("devices", []), f"{path}.devices")],
+        machine_types=[_str(x, f"{path}.machine_types")
+                       for x in _list(d.get("machine_types", []), f"{path}.machine_types")],
     )
 
 
@@ -171,7 +221,7 @@ def _vm(data: Any, cluster: str, path: str) -> Vm:
         data, path,
         required={"name", "cpus", "memory_mib"},
         optional={"status", "host", "high_availability", "placement_hosts", "faults", "disks", "nics", "cpu_model",
-                  "host_devices"},
+                  "host_devices", "guest_agent"},
     )
     faults = _mapping(d.get("faults", {}), f"{path}.faults", required=set(), optional=VM_FAULT_KEYS)
     status = _str(d.get("status", "down"), f"{path}.status")
@@ -194,6 +244,7 @@ def _vm(data: Any, cluster: str, path: str) -> Vm:
         nics=[_mapping(x, f"{path}.nics[{i}]") for i, x in enumerate(_list(d.get("nics", []), f"{path}.nics"))],
         cpu_model=_str(d["cpu_model"], f"{path}.cpu_model") if "cpu_model" in d else None,
         host_devices=[_str(x, f"{path}.host_devices") for x in _list(d.get("host_devices", []), f"{path}.host_devices")],
+        guest_agent=bool(d.get("guest_agent", False)),
     )
 
 

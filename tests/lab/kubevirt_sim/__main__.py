@@ -22,7 +22,7 @@ import labtopology
 
 from . import apiservice
 from .app import Sim, Timing
-from .kube import Kube
+from labkube.rest import Kube
 from .migration import MigrationController
 from .nodes import NodeAgent
 from .subresources import SubresourceServer
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         bundle = ca.read_bytes()
     timing = Timing(migration_step=args.migration_step_s, shutdown=args.shutdown_s,
                     start_backoff=args.start_backoff_s, heartbeat=args.heartbeat_s, max_pods=args.max_pods)
-    sim = Sim(Kube.from_kubeconfig(args.kubeconfig), topology, state_dir, timing, workers=args.workers)
+    sim = Sim(Kube.from_kubeconfig(args.kubeconfig, user_agent="kubevirt-sim"), topology, state_dir, timing, workers=args.workers)
     nodes = NodeAgent(sim)
     sim.handle("node", nodes.reconcile)
     sim.handle("vm", VmController(sim).reconcile)

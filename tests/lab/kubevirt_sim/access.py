@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .errors import StatusError, not_found
-from .kube import VMIS, VMS, ApiError, Resource, as_obj
-from .util import Obj, deep
+from labkube.rest import VMIS, VMS, ApiError, Resource, as_obj
+from labkube.objects import Obj, deep
 
 if TYPE_CHECKING:
     from .app import Sim

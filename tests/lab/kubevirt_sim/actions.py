@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import VM_NOT_RUNNING, VMI_NOT_RUNNING, StatusError, bad_request, conflict, is_dry_run
-from .kube import VMIMS, VMIS, VMS, ApiError
-from .util import Obj, condition_true, drop_condition, meta, set_condition, spec, status
+from labkube.rest import VMIMS, VMIS, VMS, ApiError
+from labkube.objects import Obj, condition_true, drop_condition, meta, set_condition, spec, status
 from .vm import ALWAYS, HALTED, MANUAL, ONCE, RERUN, run_strategy
 from .vmistatus import guest_os, is_final
 from .volumes import VolumeActions

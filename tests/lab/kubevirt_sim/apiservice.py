@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .kube import APISERVICES, NAMESPACES, SERVICES, ApiError, Kube
+from labkube.rest import APISERVICES, NAMESPACES, SERVICES, ApiError, Kube
 from .subresources import GROUP, VERSION
 
 LOG = logging.getLogger("kubevirt-sim")

@@ -13,12 +13,12 @@ import labtopology
 import urllib3.exceptions
 
 from .cluster import ClusterView
-from .events import Recorder
+from labkube.events import Recorder
 from .faults import Faults
-from .informer import Informer, Obj, Store, WorkQueue, obj_key
-from .kube import NODES, VMIMS, VMIS, VMS, ApiError, Kube, Resource
+from labkube.informer import Informer, Obj, Store, WorkQueue, obj_key
+from labkube.rest import NODES, VMIMS, VMIS, VMS, ApiError, Kube, Resource
 from .state import State
-from .util import controller_owner, deep, meta
+from labkube.objects import controller_owner, deep, meta
 
 LOG = logging.getLogger("kubevirt-sim")
 VM_STATUS_DELAY = 0.05

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import scheduler
-from .informer import Store, uid_of
-from .util import meta, spec, status
+from labkube.informer import Store, uid_of
+from labkube.objects import meta, spec, status
 
 FINAL_PHASES = ("Succeeded", "Failed")
 

@@ -15,8 +15,8 @@ import uuid
 from typing import TYPE_CHECKING
 
 from . import vmistatus
-from .kube import VMIMS, VMIS
-from .util import Obj, deleting, find_condition, meta, now_iso, parse_iso, set_condition, spec, status
+from labkube.rest import VMIMS, VMIS
+from labkube.objects import Obj, deleting, find_condition, meta, now_iso, parse_iso, set_condition, spec, status
 from .vmi import set_node_label
 
 if TYPE_CHECKING:

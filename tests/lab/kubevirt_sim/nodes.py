@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import labtopology
 
 from . import scheduler
-from .kube import LEASES, NODES, ApiError
-from .util import Obj, deep, find_condition, meta, now_iso, spec, stable_bytes, status
+from labkube.rest import LEASES, NODES, ApiError
+from labkube.objects import Obj, deep, find_condition, meta, now_iso, spec, stable_bytes, status
 
 if TYPE_CHECKING:
     from .app import Sim

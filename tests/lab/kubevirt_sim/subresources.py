@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .actions import VM_ACTIONS, VMI_ACTIONS, VMI_QUERIES, Actions
 from .errors import StatusError
-from .kube import SUBJECT_ACCESS_REVIEWS
+from labkube.rest import SUBJECT_ACCESS_REVIEWS
 
 if TYPE_CHECKING:
     from .app import Sim

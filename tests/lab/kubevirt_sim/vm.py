@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from . import vmistatus
 from .app import owner_ref
 from .cluster import migration_target
-from .kube import VMIS, VMS, ApiError
-from .util import Obj, condition_true, controller_owner, deep, deleting, find_condition, meta, now_iso, parse_iso, spec, status
+from labkube.rest import VMIS, VMS, ApiError
+from labkube.objects import Obj, condition_true, controller_owner, deep, deleting, find_condition, meta, now_iso, parse_iso, spec, status
 from .vmi import SHUTDOWN_FINALIZER, VM_FINALIZER
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ import time
 from typing import TYPE_CHECKING
 
 from . import vmistatus
-from .kube import VMIS, ApiError
-from .util import Obj, controller_owner, deleting, drop_condition, find_condition, meta, now_iso, parse_iso, set_condition, spec, status
+from labkube.rest import VMIS, ApiError
+from labkube.objects import Obj, controller_owner, deleting, drop_condition, find_condition, meta, now_iso, parse_iso, set_condition, spec, status
 
 if TYPE_CHECKING:
     from .app import Sim

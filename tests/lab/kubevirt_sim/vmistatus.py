@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from .util import Obj, meta, spec, stable_bytes, status
+from labkube.objects import Obj, meta, spec, stable_bytes, status
 
 LAUNCHER_IMAGE = "quay.io/kubevirt/virt-launcher:v1.3.0-sim"
 FINAL_PHASES = ("Succeeded", "Failed")

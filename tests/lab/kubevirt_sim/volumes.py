@@ -5,8 +5,8 @@ from typing import Any
 
 from .access import Access
 from .errors import VMI_NOT_RUNNING, bad_request, conflict, is_dry_run
-from .kube import VMIS, VMS
-from .util import Obj, deep, status
+from labkube.rest import VMIS, VMS
+from labkube.objects import Obj, deep, status
 
 
 class VolumeActions(Access):

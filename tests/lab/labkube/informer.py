@@ -1,6 +1,6 @@
 """List+watch caches (like client-go informers) and a deduplicating work queue.
 
-Every write the simulator makes is fed back into the cache at once
+Every write a component makes is fed back into the cache at once
 (``Store.upsert`` with the server's answer), so the next reconcile never acts
 on the version it just replaced; the watch event of that write is then stale
 and dropped.
@@ -16,9 +16,9 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-from .kube import ApiError, Kube, Resource
+from labkube.rest import ApiError, Kube, Resource
 
-LOG = logging.getLogger("kubevirt-sim")
+LOG = logging.getLogger("labkube")
 
 Obj = dict[str, Any]
 Handler = Callable[[Obj | None, Obj | None], None]
@@ -126,10 +126,12 @@ class Store:
 
 
 class Informer:
-    """Keeps a Store in sync with one resource type across all namespaces."""
+    """Keeps a Store in sync with one resource type (all namespaces unless one is given)."""
 
-    def __init__(self, kube: Kube, res: Resource, store: Store, stop: threading.Event) -> None:
+    def __init__(self, kube: Kube, res: Resource, store: Store, stop: threading.Event,
+                 selectors: dict[str, str] | None = None, namespace: str | None = None) -> None:
         self.kube, self.res, self.store, self.stop = kube, res, store, stop
+        self.selectors, self.namespace = selectors, namespace
         self.synced = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"watch-{res.plural}", daemon=True)
 
@@ -142,7 +144,7 @@ class Informer:
         while not self.stop.is_set():
             try:
                 if rv is None:
-                    items, rv = self.kube.list(self.res)
+                    items, rv = self.kube.list(self.res, self.namespace, selectors=self.selectors)
                     for item in items:  # list items lack kind/apiVersion
                         item.setdefault("apiVersion", self.res.api_version)
                         item.setdefault("kind", self.res.kind)
@@ -169,7 +171,8 @@ class Informer:
 
     def _watch(self, rv: str) -> str | None:
         """Apply events until the stream ends; returns where to resume (None: relist)."""
-        for event in self.kube.watch(self.res, rv, timeout_s=random.randint(180, 300)):
+        for event in self.kube.watch(self.res, rv, timeout_s=random.randint(180, 300),
+                                     selectors=self.selectors, namespace=self.namespace):
             if self.stop.is_set():
                 return rv
             kind, obj = event.get("type"), event.get("object") or {}

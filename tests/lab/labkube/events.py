@@ -7,22 +7,23 @@ import secrets
 import threading
 from typing import Any
 
-from .kube import EVENTS, ApiError, Kube
-from .util import meta, now_iso
+from labkube.rest import EVENTS, ApiError, Kube
+from labkube.objects import meta, now_iso
 
-LOG = logging.getLogger("kubevirt-sim")
+LOG = logging.getLogger("labkube")
 
 
 class Recorder:
     def __init__(self, kube: Kube, workers: int = 2, max_pending: int = 20000) -> None:
         self._kube = kube
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=max_pending)
+        self._queue: queue.Queue[tuple[Kube, dict[str, Any]] | None] = queue.Queue(maxsize=max_pending)
         self._threads = [threading.Thread(target=self._run, name=f"events-{i}", daemon=True) for i in range(workers)]
         for thread in self._threads:
             thread.start()
 
     def emit(self, obj: dict[str, Any], etype: str, reason: str, message: str,
-             component: str = "virt-controller", host: str | None = None) -> None:
+             component: str = "virt-controller", host: str | None = None, kube: Kube | None = None) -> None:
+        """Queue an Event about ``obj``; ``kube``: post it with that identity (default: the recorder's)."""
         m = meta(obj)
         stamp = now_iso()
         event = {
@@ -35,20 +36,21 @@ class Recorder:
             "reason": reason, "message": message, "type": etype, "count": 1,
             "firstTimestamp": stamp, "lastTimestamp": stamp,
             "source": {"component": component, **({"host": host} if host else {})},
-            "reportingComponent": component, "reportingInstance": host or "kubevirt-sim",
+            "reportingComponent": component, "reportingInstance": host or component,
         }
         try:
-            self._queue.put_nowait(event)
+            self._queue.put_nowait((kube or self._kube, event))
         except queue.Full:  # events are best effort, like the real recorder's
             LOG.warning("event queue full, dropping %s %s", reason, m["name"])
 
     def _run(self) -> None:
         while True:
-            event = self._queue.get()
-            if event is None:
+            item = self._queue.get()
+            if item is None:
                 return
+            kube, event = item
             try:
-                self._kube.request("POST", EVENTS.path(event["metadata"]["namespace"]), event)
+                kube.request("POST", EVENTS.path(event["metadata"]["namespace"]), event)
             except ApiError as err:
                 if err.status != 404:  # namespace gone
                     LOG.debug("event %s not recorded: %s", event["reason"], err)

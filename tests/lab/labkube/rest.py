@@ -45,6 +45,15 @@ class Resource:
 
 
 NODES = Resource("", "v1", "nodes", "Node", namespaced=False)
+PODS = Resource("", "v1", "pods", "Pod")
+SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount")
+CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
+SECRETS = Resource("", "v1", "secrets", "Secret")
+PVCS = Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
+PVS = Resource("", "v1", "persistentvolumes", "PersistentVolume", namespaced=False)
+STORAGE_CLASSES = Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", namespaced=False)
+KUBEVIRTS = Resource("kubevirt.io", "v1", "kubevirts", "KubeVirt")
+DATAVOLUMES = Resource("cdi.kubevirt.io", "v1beta1", "datavolumes", "DataVolume")
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 SERVICES = Resource("", "v1", "services", "Service")
 EVENTS = Resource("", "v1", "events", "Event")
@@ -107,7 +116,7 @@ def load_kubeconfig(path: str | Path) -> Credentials:
     def file_of(entry: dict[str, Any], key: str) -> str | None:
         if entry.get(f"{key}-data"):
             if not scratch:
-                scratch.append(tempfile.mkdtemp(prefix="kubevirt-sim-"))
+                scratch.append(tempfile.mkdtemp(prefix="labkube-"))
             target = Path(scratch[0]) / key
             target.touch(mode=0o600)
             target.write_bytes(base64.b64decode(entry[f"{key}-data"]))
@@ -132,7 +141,7 @@ def load_kubeconfig(path: str | Path) -> Credentials:
 class Kube:
     """JSON over one keep-alive pool; safe to share between threads."""
 
-    def __init__(self, creds: Credentials, pool_size: int = 24) -> None:
+    def __init__(self, creds: Credentials, pool_size: int = 24, user_agent: str = "ovirt-kubevirt-lab") -> None:
         url = urllib.parse.urlsplit(creds.server)
         ctx = ssl.create_default_context(cafile=creds.ca_file)
         if creds.insecure:
@@ -140,7 +149,7 @@ class Kube:
             ctx.verify_mode = ssl.CERT_NONE
         if creds.cert_file:
             ctx.load_cert_chain(creds.cert_file, creds.key_file)
-        self._headers = {"Accept": "application/json", "User-Agent": "kubevirt-sim"}
+        self._headers = {"Accept": "application/json", "User-Agent": user_agent}
         if creds.token:
             self._headers["Authorization"] = f"Bearer {creds.token}"
         self._pool = urllib3.HTTPSConnectionPool(
@@ -150,8 +159,17 @@ class Kube:
         self.server = creds.server
 
     @classmethod
-    def from_kubeconfig(cls, path: str | Path) -> Kube:
-        return cls(load_kubeconfig(path))
+    def from_kubeconfig(cls, path: str | Path, user_agent: str = "ovirt-kubevirt-lab") -> Kube:
+        return cls(load_kubeconfig(path), user_agent=user_agent)
+
+    def with_token(self, token: str, user_agent: str | None = None) -> Kube:
+        """The same server and CA with another bearer token (another identity)."""
+        other = Kube.__new__(Kube)
+        other.__dict__.update(self.__dict__)
+        other._headers = dict(self._headers, Authorization=f"Bearer {token}")
+        if user_agent:
+            other._headers["User-Agent"] = user_agent
+        return other
 
     def request(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None,
                 content_type: str = "application/json", timeout: float = 30.0) -> Any:
@@ -216,10 +234,13 @@ class Kube:
                 return None
             raise
 
-    def list(self, res: Resource, namespace: str | None = None, limit: int = 500) -> tuple[list[dict[str, Any]], str]:
-        """All items (paginated) and the list's resourceVersion."""
+    def list(self, res: Resource, namespace: str | None = None, limit: int = 500,
+             selectors: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], str]:
+        """All items (paginated) and the list's resourceVersion.
+
+        ``selectors``: ``labelSelector`` and/or ``fieldSelector`` query values."""
         items: list[dict[str, Any]] = []
-        query: dict[str, Any] = {"limit": limit}
+        query: dict[str, Any] = {"limit": limit, **(selectors or {})}
         while True:
             page = self.request("GET", res.path(namespace), query=query, timeout=60.0)
             items.extend(page.get("items") or [])
@@ -228,11 +249,12 @@ class Kube:
                 return items, page["metadata"]["resourceVersion"]
             query["continue"] = cont
 
-    def watch(self, res: Resource, resource_version: str, timeout_s: int = 240) -> Iterator[dict[str, Any]]:
+    def watch(self, res: Resource, resource_version: str, timeout_s: int = 240,
+              selectors: dict[str, str] | None = None, namespace: str | None = None) -> Iterator[dict[str, Any]]:
         """Watch events from ``resource_version`` until the server ends the stream."""
         query = {"watch": "1", "resourceVersion": resource_version, "allowWatchBookmarks": "true",
-                 "timeoutSeconds": str(timeout_s)}
-        url = res.path() + "?" + urllib.parse.urlencode(query)
+                 "timeoutSeconds": str(timeout_s), **(selectors or {})}
+        url = res.path(namespace) + "?" + urllib.parse.urlencode(query)
         resp = self._pool.urlopen("GET", url, headers=self._headers, preload_content=False, retries=False,
                                   timeout=urllib3.Timeout(connect=5.0, read=timeout_s + 30))
         try:

@@ -1,4 +1,4 @@
-"""Small helpers shared by the controllers: time stamps, conditions, stable names."""
+"""Small helpers for Kubernetes objects as dicts: time stamps, conditions, owners, stable names."""
 from __future__ import annotations
 
 import copy
