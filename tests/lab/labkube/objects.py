@@ -17,6 +17,13 @@ def now_iso(at: float | None = None) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def now_time(at: float | None = None) -> str:
+    """RFC 3339 in whole seconds, as metav1.Time serialises: a controller that tests a field it read
+    (a JSON patch "test" op) compares against this form, so a Time written with fractions never matches."""
+    stamp = datetime.datetime.fromtimestamp(time.time() if at is None else at, datetime.UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse_iso(text: str | None) -> float | None:
     if not text:
         return None

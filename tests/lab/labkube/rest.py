@@ -149,7 +149,8 @@ class Kube:
             ctx.verify_mode = ssl.CERT_NONE
         if creds.cert_file:
             ctx.load_cert_chain(creds.cert_file, creds.key_file)
-        self._headers = {"Accept": "application/json", "User-Agent": user_agent}
+        # "*/*" too, as kubectl: go-restful answers 406 when a route produces nothing and Accept names a type.
+        self._headers = {"Accept": "application/json, */*", "User-Agent": user_agent}
         if creds.token:
             self._headers["Authorization"] = f"Bearer {creds.token}"
         self._pool = urllib3.HTTPSConnectionPool(

@@ -31,7 +31,7 @@ from typing import Any
 import labtopology
 from labkube.events import Recorder
 from labkube.informer import Informer, Obj, Store, WorkQueue, obj_key
-from labkube.objects import controller_owner, deep, find_condition, meta, now_iso, parse_iso, spec, status
+from labkube.objects import controller_owner, deep, find_condition, meta, now_time, parse_iso, spec, status
 from labkube.rest import PODS, VMIS, ApiError, Kube
 from standins import vmistatus
 from standins.budgets import Budgets
@@ -218,7 +218,7 @@ class Handler:
                                              "lastProbeTime": None})
         vmistatus.drop_condition(conditions, "Synchronized")
         if agent:
-            vmistatus.set_condition(conditions, {"type": "AgentConnected", "status": "True", "lastProbeTime": now_iso()})
+            vmistatus.set_condition(conditions, {"type": "AgentConnected", "status": "True", "lastProbeTime": now_time()})
             st["guestOSInfo"] = vmistatus.guest_os(vmi)
         st.update(phase="Running", selinuxContext="none", migrationMethod=method,
                   interfaces=vmistatus.interfaces(vmi, pod, agent), volumeStatus=vmistatus.volume_targets(vmi),
@@ -254,7 +254,7 @@ class Handler:
             if find_condition(conditions, "Paused") is None:
                 changed |= vmistatus.set_condition(conditions, {
                     "type": "Paused", "status": "True", "reason": "PausedByUser",
-                    "message": "VMI was paused by user", "lastProbeTime": now_iso()})
+                    "message": "VMI was paused by user", "lastProbeTime": now_time()})
         else:
             changed |= vmistatus.drop_condition(conditions, "Paused")
         agent = self.has_agent(vmi)
@@ -336,8 +336,16 @@ class Handler:
         kubelet = self.kubelets.get(node)
         if kubelet is None:
             return
-        now = now_iso()
-        ended = []
+        now = now_time()
+        ended, ended_init = [], []
+        for cs in status(pod).get("initContainerStatuses") or []:
+            state = cs.get("state") or {}
+            if "terminated" in state:
+                ended_init.append(cs)
+                continue
+            started = (state.get("running") or {}).get("startedAt") or now
+            ended_init.append({**cs, "ready": False, "started": False, "state": {"terminated": {
+                "exitCode": 0, "reason": "Completed", "startedAt": started, "finishedAt": now}}})
         for cs in status(pod).get("containerStatuses") or []:
             started = ((cs.get("state") or {}).get("running") or {}).get("startedAt") or now
             terminated: Obj = {"exitCode": exit_code, "reason": reason, "startedAt": started, "finishedAt": now}
@@ -347,7 +355,8 @@ class Handler:
                           "image": cs.get("image"), "imageID": cs.get("imageID", ""),
                           "state": {"terminated": terminated}})
         phase = "Succeeded" if exit_code == 0 else "Failed"
-        patch = {"status": {"phase": phase, "containerStatuses": ended, "conditions": [
+        patch = {"status": {"phase": phase, "containerStatuses": ended, "initContainerStatuses": ended_init,
+                            "conditions": [
             {"type": "Ready", "status": "False", "reason": "PodCompleted" if exit_code == 0 else "PodFailed",
              "lastTransitionTime": now},
             {"type": "ContainersReady", "status": "False",

@@ -26,7 +26,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from labkube.objects import Obj, deep, meta, now_iso, parse_iso, spec, status
+from labkube.objects import Obj, deep, meta, now_time, parse_iso, spec, status
 from labkube.rest import Kube
 from standins import vmistatus
 from standins.nodes import NODE_IP
@@ -108,7 +108,7 @@ class Migrations:
     def _start(self, vmi: Obj, state: Obj, client: Kube) -> None:
         new = deep(vmi)
         ms = status(new)["migrationState"]
-        ms["startTimestamp"], ms["mode"] = now_iso(), "PreCopy"
+        ms["startTimestamp"], ms["mode"] = now_time(), "PreCopy"
         self.h.write(client, new)
         self.h.recorder.emit(vmi, "Normal", "Migrating", "VirtualMachineInstance is migrating.",
                              component="virt-handler", host=state.get("sourceNode"), kube=client)
@@ -118,7 +118,7 @@ class Migrations:
                   "Domain=7, Message='internal error: qemu unexpectedly closed the migration connection')")
         new = deep(vmi)
         ms = status(new)["migrationState"]
-        ms.update(failed=True, endTimestamp=now_iso(), failureReason=reason)
+        ms.update(failed=True, endTimestamp=now_time(), failureReason=reason)
         self.h.write(client, new)
         self.h.recorder.emit(vmi, "Warning", "Migrated",
                              f"VirtualMachineInstance migration uid {state['migrationUid']} failed. reason:{reason}",
@@ -131,7 +131,7 @@ class Migrations:
         new = deep(vmi)
         st = status(new)
         ms = st["migrationState"]
-        now = now_iso()
+        now = now_time()
         ms.update(targetNodeDomainDetected=True, targetNodeDomainReadyTimestamp=now, endTimestamp=now)
         st.update(nodeName=target, migrationTransport="Unix", launcherContainerImageVersion="",
                   evacuationNodeName="")

@@ -21,7 +21,7 @@ import threading
 import time
 
 from labkube.informer import Informer, Obj, Store, WorkQueue, obj_key
-from labkube.objects import deep, meta, now_iso, parse_iso, spec, status
+from labkube.objects import deep, meta, now_time, parse_iso, spec, status
 from labkube.rest import DATAVOLUMES, PVCS, PVS, ApiError, Kube
 from standins.budgets import Budgets
 
@@ -191,7 +191,7 @@ class Importer:
     def _set(self, dv: Obj, phase: str, progress: str, bound: bool, running: tuple[str, str, str],
              ready: bool = False, restarts: int = 0) -> None:
         new = deep(dv)
-        now = now_iso()
+        now = now_time()
         st = status(new)
         if "status" not in new:
             new["status"] = st

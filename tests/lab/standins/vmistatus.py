@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from labkube.objects import Obj, find_condition, meta, now_iso, spec, status
+from labkube.objects import Obj, find_condition, meta, now_time, spec, status
 
 READ_ONLY_DISK_KINDS = ("cdrom",)
 
@@ -186,7 +186,7 @@ def set_condition(conditions: list[Obj], new: Obj) -> bool:
         conditions[conditions.index(current)] = stamped
         return True
     stamped.setdefault("lastTransitionTime", None)
-    stamped["lastTransitionTime"] = stamped["lastTransitionTime"] or now_iso()
+    stamped["lastTransitionTime"] = stamped["lastTransitionTime"] or now_time()
     if current is not None:
         conditions[conditions.index(current)] = stamped
     else:
@@ -204,4 +204,4 @@ def phase_transition(vmi_status: Obj, phase: str) -> None:
     """SetVMIPhaseTransitionTimestamp: one entry per phase reached."""
     stamps: list[Any] = vmi_status.setdefault("phaseTransitionTimestamps", [])
     if not any(s.get("phase") == phase for s in stamps):
-        stamps.append({"phase": phase, "phaseTransitionTimestamp": now_iso()})
+        stamps.append({"phase": phase, "phaseTransitionTimestamp": now_time()})
