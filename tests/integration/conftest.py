@@ -2,7 +2,8 @@
 
 Set LAB_DIR to a running lab (`tests/lab/labctl up --dir DIR`) to reuse it
 across pytest runs while developing; otherwise the session starts its own lab
-in a temporary directory and stops it at the end.
+in a temporary directory and stops it at the end. LAB_KUBEVIRT=real runs every
+lab of the session on the real KubeVirt control plane (`labctl up --kubevirt real`).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ sys.path.insert(0, str(LAB_ROOT))
 import labctl  # noqa: E402  (needs LAB_ROOT on sys.path)
 
 COLLECTIONS = REPO_ROOT / ".build" / "collections"
+LAB_KUBEVIRT = os.environ.get("LAB_KUBEVIRT", labctl.DEFAULT_KUBEVIRT)
 
 
 @dataclass
@@ -90,7 +92,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
         yield Lab(Path(reuse), labctl.read_env(Path(reuse)))
         return
     run_dir = tmp_path_factory.mktemp("lab")
-    labctl.up(run_dir, labctl.DEFAULT_TOPOLOGY)
+    labctl.up(run_dir, labctl.DEFAULT_TOPOLOGY, kubevirt=LAB_KUBEVIRT)
     try:
         yield Lab(run_dir, labctl.read_env(run_dir))
     finally:
@@ -102,7 +104,7 @@ def own_lab(tmp_path_factory: pytest.TempPathFactory, name: str, topology: dict[
     run_dir = tmp_path_factory.mktemp(name)
     path = run_dir / "topology.yaml"
     path.write_text(yaml.safe_dump(topology))
-    labctl.up(run_dir, path)
+    labctl.up(run_dir, path, kubevirt=LAB_KUBEVIRT)
     try:
         yield Lab(run_dir, labctl.read_env(run_dir))
     finally:

@@ -1,6 +1,7 @@
 """The lab itself: labctl up/down/restart, both clients see the topology, nothing is left behind."""
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import labctl
 import labtopology
 
 TOPOLOGY = labtopology.load(labctl.DEFAULT_TOPOLOGY)
+LAB_KUBEVIRT = os.environ.get("LAB_KUBEVIRT", labctl.DEFAULT_KUBEVIRT)
 
 
 def ovirt_connection(env: dict[str, str]) -> ovirtsdk4.Connection:
@@ -81,7 +83,7 @@ def test_second_lab_runs_beside_the_first_and_down_leaves_nothing(lab, tmp_path)
     topology.write_text(yaml.safe_dump({"datacenters": [{"name": "dc2", "clusters": [
         {"name": "c2", "hosts": [{"name": "n1", "cpus": 2, "memory_mib": 4096}]}]}]}))
     run_dir = tmp_path / "lab2"
-    labctl.up(run_dir, topology)
+    labctl.up(run_dir, topology, kubevirt=LAB_KUBEVIRT)
     try:
         env = labctl.read_env(run_dir)
         assert env["K8S_AUTH_HOST"] != lab.env["K8S_AUTH_HOST"]

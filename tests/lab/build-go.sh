@@ -10,7 +10,8 @@
 # an edited recipe builds again; a warm call only checks the cache.
 set -euo pipefail
 
-readonly HERE="$(cd "$(dirname "$0")" && pwd)"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+readonly HERE
 readonly CACHE_ROOT="${OVIRT_KUBEVIRT_LAB_CACHE:-$HOME/.cache/ovirt-kubevirt-lab}"
 
 log() { echo "build-go: $*" >&2; }
@@ -19,7 +20,15 @@ die() { log "ERROR: $*"; exit 1; }
 name=${1:-}
 wrapper="$HERE/go/$name"
 [[ -n "$name" && -f "$wrapper/go.mod" ]] || die "usage: build-go.sh etcd|kube|kwok|kubevirt|cdi"
-command -v go >/dev/null || die "the go command is not on PATH (Go 1.24 or newer is needed)"
+# Go 1.24 or newer (tool lines, and the go line of KubeVirt and KWOK); Debian's golang-go (1.19,
+# which the sim lab's Kubernetes 1.20 build uses) may come first on PATH, so look for a newer one.
+go_ok() { "$1" version 2>/dev/null | awk '{split($3, v, "."); sub("go", "", v[1]); exit !(v[1] > 1 || v[2] >= 24)}'; }
+gobin=""
+for candidate in "$(command -v go || true)" /usr/local/go/bin/go "$HOME/go/bin/go" /usr/lib/go/bin/go; do
+  if [[ -n "$candidate" && -x "$candidate" ]] && go_ok "$candidate"; then gobin=$candidate; break; fi
+done
+[[ -n "$gobin" ]] || die "no Go 1.24 or newer found (on PATH or in /usr/local/go/bin); install Go from go.dev"
+PATH="$(dirname "$gobin"):$PATH"
 
 # The one module whose version names the component, and what to build from it.
 case "$name" in

@@ -31,7 +31,7 @@ from typing import Any
 import kubelab
 import kubevirt_install
 import labtopology
-from labkube.rest import PODS, Kube
+from labkube.rest import NODES, PODS, Kube
 from standins import nodes as standin_nodes
 from standins.storage import PROVISIONER, STORAGE_CLASS
 
@@ -78,7 +78,7 @@ def start(run_dir: Path, kube: kubelab.KubeLab, topology_path: Path, ports: dict
     kubevirt_install.apply_storage_class(admin, STORAGE_CLASS, PROVISIONER)
     kubevirt_install.apply_kubevirt_cr(admin, topology.kubevirt.as_dict(), version)
     kubeconfigs = _component_kubeconfigs(run_dir, kube, admin)
-    standin_nodes.register(admin, topology, version)
+    standin_nodes.register_nodes(admin, topology)
     state: dict[str, Any] = {"ports": ports, "version": version, "components": {}}
     plan = _Plan(run_dir, kube, topology_path, bins, ports, pki, kubeconfigs, version)
     for name in COMPONENTS:
@@ -140,18 +140,30 @@ class _Plan:
         # KWOK reads ~/.kwok/kwok.yaml unless its work dir is elsewhere: keep it in the lab.
         env = dict(os.environ, KWOK_WORKDIR=str(self.run_dir / "kwok"))
         pid = _spawn(self.run_dir, "kwok", argv, env)
-        self._wait(pid, "kwok", self._handler_pods_running)
-        return {"pid": pid}
-
-    def _handler_pods_running(self) -> str | None:
         admin = Kube.from_kubeconfig(self.kube.kubeconfig)
         topology = labtopology.load(self.topology_path)
-        for host in topology.hosts:
-            if host.status in ("down", "non_operational"):
-                continue
-            pod = admin.get_or_none(PODS, kubevirt_install.NAMESPACE, standin_nodes.handler_pod_name(host.name))
+        self._wait(pid, "kwok", lambda: self._nodes_ready(admin, topology))
+        standin_nodes.create_handler_pods(admin, topology, self.version)
+        self._wait(pid, "kwok", lambda: self._handler_pods_running(admin, topology))
+        return {"pid": pid}
+
+    @staticmethod
+    def _answering(topology: labtopology.Topology) -> list[str]:
+        return [h.name for h in topology.hosts if h.status not in ("down", "non_operational")]
+
+    def _nodes_ready(self, admin: Kube, topology: labtopology.Topology) -> str | None:
+        for name in self._answering(topology):
+            node = admin.get(NODES, None, name)
+            ready = [c for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"]
+            if not ready or ready[0].get("status") != "True":
+                return f"node {name} not Ready yet"
+        return None
+
+    def _handler_pods_running(self, admin: Kube, topology: labtopology.Topology) -> str | None:
+        for name in self._answering(topology):
+            pod = admin.get_or_none(PODS, kubevirt_install.NAMESPACE, standin_nodes.handler_pod_name(name))
             if pod is None or (pod.get("status") or {}).get("phase") != "Running":
-                return f"virt-handler pod on {host.name} not Running yet"
+                return f"virt-handler pod on {name} not Running yet"
         return None
 
     def _standins(self) -> dict[str, Any]:

@@ -182,6 +182,56 @@ def test_start_while_one_is_queued_answers_500(real_lab: RealLab) -> None:
     status = real_lab.kube.get(VMS, NAMESPACE, "queued")["status"]
     assert [r["action"] for r in status.get("stateChangeRequests") or []] == ["Start"]
     assert status.get("printableStatus") in ("Provisioning", "Stopped", "WaitingForVolumeBinding")
+    # The topology's fail_imports: this first import fails as CDI shows a failing importer.
+    failed = real_lab.wait_for(VMS, NAMESPACE, "queued", lambda o: (o.get("status") or {}).get(
+        "printableStatus") == "DataVolumeError", 60, "DataVolumeError")
+    assert [r["action"] for r in failed["status"].get("stateChangeRequests") or []] == ["Start"]
+
+
+def test_datavolume_imported_then_vm_runs(real_lab: RealLab) -> None:
+    """watch/vm/vm.go handleDataVolumes: virt-controller creates the VMI once its DataVolume is
+    Succeeded; the claim binds through the real PV controller and the provisioner stand-in."""
+    template = {"metadata": {"name": "imported-root"},
+                "spec": {"source": {"http": {"url": "http://images.lab.invalid/fedora.qcow2"}},
+                         "storage": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}}}
+    vm = vm_manifest("imported", templates=[template],
+                     domain={"devices": {"disks": [{"name": "root", "disk": {"bus": "virtio"}}]}},
+                     volumes=[{"name": "root", "dataVolume": {"name": "imported-root"}}])
+    real_lab.kube.create(VMS, NAMESPACE, vm)
+    vmi = real_lab.wait_for(VMIS, NAMESPACE, "imported", lambda o: _phase(o) == "Running", 90, "Running")
+    claim = real_lab.kube.get(PVCS, NAMESPACE, "imported-root")
+    assert claim["status"]["phase"] == "Bound"
+    root = next(v for v in vmi["status"]["volumeStatus"] if v["name"] == "root")
+    assert root["persistentVolumeClaimInfo"]["accessModes"] == ["ReadWriteMany"] and root["target"] == "vda"
+    assert _condition(vmi, "LiveMigratable")["status"] == "True"
+
+
+def test_handler_api_through_virt_api(real_lab: RealLab) -> None:
+    """virt-api forwards to the handler's console server over mutual TLS (client-go/kubecli/handler.go):
+    pause and unpause (the Paused condition the handler then writes, vm.go updatePausedConditions),
+    soft reboot, and the guest agent's OS info, which virt-api refuses itself for a VMI without
+    AgentConnected (pkg/virt-api/rest/subresource.go GuestOSInfo)."""
+    real_lab.kube.create(VMS, NAMESPACE, vm_manifest("agent-vm"))
+    vmi = _running(real_lab, "agent-vm")
+    assert _condition(vmi, "AgentConnected")["status"] == "True"
+    _put(real_lab, "virtualmachineinstances/agent-vm/pause")
+    paused = real_lab.wait_for(VMIS, NAMESPACE, "agent-vm", lambda o: bool(_condition(o, "Paused")), 30, "Paused")
+    assert _condition(paused, "Paused")["reason"] == "PausedByUser"
+    with pytest.raises(ApiError) as again:
+        _put(real_lab, "virtualmachineinstances/agent-vm/pause")
+    assert again.value.status == 409 and "already paused" in again.value.message
+    _put(real_lab, "virtualmachineinstances/agent-vm/unpause")
+    real_lab.wait_for(VMIS, NAMESPACE, "agent-vm", lambda o: not _condition(o, "Paused"), 30, "unpaused")
+    _put(real_lab, "virtualmachineinstances/agent-vm/softreboot")
+    info = real_lab.kube.request("GET", f"{SUBRESOURCES}/namespaces/{NAMESPACE}/virtualmachineinstances/agent-vm/"
+                                        "guestosinfo")
+    assert info["os"]["id"] and info["hostname"] == "agent-vm"
+    real_lab.kube.create(VMS, NAMESPACE, vm_manifest("no-agent"))
+    _running(real_lab, "no-agent")
+    with pytest.raises(ApiError) as refused:
+        real_lab.kube.request("GET", f"{SUBRESOURCES}/namespaces/{NAMESPACE}/virtualmachineinstances/no-agent/"
+                                     "guestosinfo")
+    assert refused.value.status == 500 and "guest agent" in str(refused.value.body)
 
 
 def test_addvolume_needs_a_hotplug_gate(real_lab: RealLab) -> None:

@@ -88,6 +88,8 @@ class Handler:
         owner = controller_owner(pod, "VirtualMachineInstance")
         if owner:
             self.queue.add(f"{meta(pod).get('namespace')}/{owner['name']}")
+        if new is not None and meta(new).get("deletionTimestamp") and status(new).get("phase") not in FINAL:
+            self.queue.add(("pod", obj_key(new)))
 
     def _work(self) -> None:
         while not self.stop.is_set():
@@ -95,7 +97,10 @@ class Handler:
             if key is None:
                 return
             try:
-                self.sync(str(key))
+                if isinstance(key, tuple):
+                    self._reap(key[1])
+                else:
+                    self.sync(str(key))
                 self.queue.forget(key)
             except ApiError as err:
                 if err.status in (404, 409, 422):   # a newer version is on its way through the watch
@@ -144,6 +149,20 @@ class Handler:
             self._shut_down(key, vmi, pod, domain, client)
         else:
             self._keep_running(key, vmi, pod, domain, client)
+
+    def _reap(self, pod_key: str) -> None:
+        """The kubelet stops a deleted launcher pod that no virt-handler is shutting a domain down in
+        (its VMI is gone, not yet Scheduled, or already ended): SIGTERM, and the launcher exits."""
+        pod = self.pods.get(pod_key)
+        if pod is None or status(pod).get("phase") in FINAL or not self.agent.alive(spec(pod).get("nodeName") or ""):
+            return
+        owner = controller_owner(pod, "VirtualMachineInstance") or {}
+        vmi = self.vmis.get(f"{meta(pod).get('namespace')}/{owner.get('name')}")
+        handled = (vmi is not None and meta(vmi).get("uid") == owner.get("uid")
+                   and status(vmi).get("phase") in ("Scheduled", "Running")
+                   and status(vmi).get("nodeName") == spec(pod).get("nodeName"))
+        if not handled:
+            self.kubelet_ends(pod, exit_code=0, reason="Completed")
 
     def _domain(self, vmi: Obj, node: str) -> Domain:
         uid = meta(vmi)["uid"]

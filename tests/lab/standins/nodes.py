@@ -1,11 +1,12 @@
 """Fake nodes: what a kubelet registers, and what virt-handler writes on its node.
 
-Registration (``register``, run by labctl before KWOK starts) creates one
-Node per topology host, as a kubelet's node registration would, with the
+Registration (``register_nodes``, run by labctl before KWOK starts) creates
+one Node per topology host, as a kubelet's node registration would, with the
 capacity the kubelet and KubeVirt's device plugins report
 (``devices.kubevirt.io/kvm``, ``tun``, ``vhost-net``: virt-handler's device
-manager advertises 1000 each, ``cmd/virt-handler`` ``maxDevices``), and one
-virt-handler pod per node, standing for the virt-handler DaemonSet's pods.
+manager advertises 1000 each, ``cmd/virt-handler`` ``maxDevices``); once KWOK
+runs them, ``create_handler_pods`` makes one virt-handler pod per node, standing
+for the virt-handler DaemonSet's pods.
 KWOK then plays the kubelet: node conditions, leases, pods Running.
 
 ``NodeAgent`` is virt-handler's part on each node: the node-labeller labels
@@ -108,11 +109,16 @@ def handler_pod_manifest(node: str, version: str) -> Obj:
     }
 
 
-def register(kube: Kube, topology: labtopology.Topology, version: str) -> None:
-    """Create (or keep) every topology host's Node and its virt-handler pod."""
+def register_nodes(kube: Kube, topology: labtopology.Topology) -> None:
+    """Create (or keep) every topology host's Node, as its kubelet registers it."""
     datacenter = {c.name: dc.name for dc in topology.datacenters for c in dc.clusters}
     for host in topology.hosts:
         _create_or_keep(kube, NODES, None, node_manifest(host, datacenter[host.cluster]))
+
+
+def create_handler_pods(kube: Kube, topology: labtopology.Topology, version: str) -> None:
+    """One virt-handler pod per node, as the DaemonSet controller creates them once the nodes exist."""
+    for host in topology.hosts:
         _create_or_keep(kube, PODS, kubevirt_install.NAMESPACE, handler_pod_manifest(host.name, version))
 
 
