@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from conformance.conftest import NAMESPACE, RealLab
+from conformance.conftest import LOST_NODE_VM, NAMESPACE, RealLab
 from labkube.rest import EVENTS, KUBEVIRTS, NODES, PODS, PVCS, VMIMS, VMIS, VMS, ApiError
 
 SUBRESOURCES = "/apis/subresources.kubevirt.io/v1"
 RUNNING_TIMEOUT = 60.0
+RESERVED_NODES = ("n-fail", "n-lost")   # tainted in topology.yaml
 
 
 def vm_manifest(name: str, node: str | None = None, run_strategy: str = "Always",
@@ -32,6 +33,9 @@ def vm_manifest(name: str, node: str | None = None, run_strategy: str = "Always"
         spec["volumes"] = volumes
     if node:
         spec["nodeSelector"] = {"kubernetes.io/hostname": node}
+        if node in RESERVED_NODES:
+            spec["tolerations"] = [{"key": "lab.ovirt-kubevirt.io/reserved", "operator": "Equal", "value": node,
+                                    "effect": "NoSchedule"}]
     vm: dict[str, Any] = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
                           "metadata": {"name": name, "namespace": NAMESPACE},
                           "spec": {"runStrategy": run_strategy,
@@ -68,13 +72,6 @@ def _events(lab: RealLab, kind: str, name: str) -> list[dict[str, Any]]:
 
 def _put(lab: RealLab, path: str, body: dict[str, Any] | None = None) -> Any:
     return lab.kube.request("PUT", f"{SUBRESOURCES}/namespaces/{NAMESPACE}/{path}", body or {})
-
-
-@pytest.fixture(scope="module", autouse=True)
-def lost_node_vm(real_lab: RealLab) -> str:
-    """Started first: n-lost stops reporting 60 s after the lab's stand-ins started."""
-    real_lab.kube.create(VMS, NAMESPACE, vm_manifest("on-lost-node", node="n-lost"))
-    return "on-lost-node"
 
 
 def test_version_is_the_real_kubevirt(real_lab: RealLab) -> None:
@@ -280,10 +277,11 @@ def test_graceful_stop_ends_in_succeeded(real_lab: RealLab) -> None:
     assert _phase(ended) == "Succeeded"
 
 
-def test_lost_node_leaves_its_vmi_running_not_ready(real_lab: RealLab, lost_node_vm: str) -> None:
+def test_lost_node_leaves_its_vmi_running_not_ready(real_lab: RealLab) -> None:
     """watch/node/node.go: nothing in virt-controller fails a VMI because its node is NotReady; the
     node lifecycle controller marks the launcher pod not ready and the VMI's Ready condition follows
     (watch/vmi/lifecycle.go syncReadyConditionFromPod) while the phase stays Running."""
+    lost_node_vm = LOST_NODE_VM
     vmi = _running(real_lab, lost_node_vm)
     assert vmi["status"]["nodeName"] == "n-lost"
     real_lab.wait_for(NODES, None, "n-lost", lambda o: _condition(o, "Ready").get("status") == "Unknown",
