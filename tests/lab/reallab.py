@@ -4,7 +4,7 @@ On top of kubelab's ``real`` flavor (etcd 3.6, kube-apiserver, controller-manage
 and scheduler 1.34) this starts, all on 127.0.0.1:
 
 * KWOK, the kubelet of the fake nodes, with KWOK's own node and pod Stages
-  (and the lab's pod-delete, see ``kwok/pod-delete.yaml``);
+  (and the lab's pod-delete Stages, see ``kwok/pod-delete-ended.yaml``);
 * the stand-ins (``python -m standins``): virt-handler on the fake nodes, a
   volume provisioner and CDI's importer;
 * KubeVirt's own virt-api and virt-controller, built from the module proxy,
@@ -38,7 +38,7 @@ from standins.storage import PROVISIONER, STORAGE_CLASS
 LOG = logging.getLogger("reallab")
 HERE = Path(__file__).resolve().parent
 COMPONENTS = ("kwok", "standins", "virt-api", "virt-controller")
-LAB_STAGES = HERE / "kwok" / "pod-delete.yaml"
+LAB_STAGES = sorted((HERE / "kwok").glob("*.yaml"))
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 15.0
 # Leader election on a loaded 2-core machine: the defaults (15 s lease, 10 s renew deadline) lose the
@@ -132,7 +132,7 @@ class _Plan:
         return record
 
     def _kwok(self) -> dict[str, Any]:
-        stages = sorted((self.bins["kwok"].parent / "stages").glob("*.yaml")) + [LAB_STAGES]
+        stages = sorted((self.bins["kwok"].parent / "stages").glob("*.yaml")) + LAB_STAGES
         argv = [str(self.bins["kwok"] / "kwok"), f"--kubeconfig={self.kube.kubeconfig}",
                 f"--manage-nodes-with-label-selector={standin_nodes.KWOK_LABEL}=true",
                 "--node-lease-duration-seconds=40", "--cidr=10.244.0.0/16", f"--node-ip={standin_nodes.NODE_IP}",
@@ -289,4 +289,3 @@ def _read(path: Path) -> str:
 
 def _tail(path: Path, lines: int = 25) -> str:
     return "\n".join(_read(path).splitlines()[-lines:]) or "(no log)"
-

@@ -65,7 +65,7 @@ def _running(lab: RealLab, name: str) -> dict[str, Any]:
 
 
 def _events(lab: RealLab, kind: str, name: str) -> list[dict[str, Any]]:
-    items, _ = lab.kube.list(EVENTS, NAMESPACE, selectors={
+    items, _version = lab.kube.list(EVENTS, NAMESPACE, selectors={
         "fieldSelector": f"involvedObject.kind={kind},involvedObject.name={name}"})
     return items
 
@@ -83,8 +83,8 @@ def test_version_is_the_real_kubevirt(real_lab: RealLab) -> None:
 
 def test_webhook_refuses_io_default(real_lab: RealLab) -> None:
     """vmi-create-admitter.go validateIOMode: only native or threads; the CRD schema alone allows it."""
-    vm = vm_manifest("io-default", domain={"devices": {"disks": [{"name": "root", "io": "default",
-                                                                   "disk": {"bus": "virtio"}}]}},
+    disk = {"name": "root", "io": "default", "disk": {"bus": "virtio"}}
+    vm = vm_manifest("io-default", domain={"devices": {"disks": [disk]}},
                      volumes=[{"name": "root", "containerDisk": {"image": "quay.io/containerdisks/fedora:42"}}])
     with pytest.raises(ApiError) as refused:
         real_lab.kube.create(VMS, NAMESPACE, vm)
@@ -108,7 +108,7 @@ def test_launcher_pod_is_rendered_by_virt_controller_and_bound_by_kube_scheduler
     device resources; the real kube-scheduler binds it (a Scheduled event from default-scheduler)."""
     real_lab.kube.create(VMS, NAMESPACE, vm_manifest("scheduled"))
     vmi = _running(real_lab, "scheduled")
-    pods, _ = real_lab.kube.list(PODS, NAMESPACE, selectors={"labelSelector": "vm.kubevirt.io/name=scheduled"})
+    pods, _version = real_lab.kube.list(PODS, NAMESPACE, selectors={"labelSelector": "vm.kubevirt.io/name=scheduled"})
     assert len(pods) == 1
     pod = pods[0]
     assert pod["spec"]["nodeSelector"]["kubevirt.io/schedulable"] == "true"
@@ -155,7 +155,7 @@ def test_failing_launch_syncs_failed_then_fails(real_lab: RealLab) -> None:
     reasons = [e["reason"] for e in _events(real_lab, "VirtualMachineInstance", "fails")]
     assert "SyncFailed" in reasons, reasons
     assert _phase(seen_sync_failed) in ("Scheduled", "Failed")
-    pods, _ = real_lab.kube.list(PODS, NAMESPACE, selectors={"labelSelector": "vm.kubevirt.io/name=fails"})
+    pods, _version = real_lab.kube.list(PODS, NAMESPACE, selectors={"labelSelector": "vm.kubevirt.io/name=fails"})
     assert pods and all(p["status"]["phase"] == "Failed" for p in pods), [p["status"]["phase"] for p in pods]
 
 

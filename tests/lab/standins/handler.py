@@ -221,7 +221,7 @@ class Handler:
             self.requeue(key, SYNC_RETRY_S * domain.sync_failures)
             return
         self.kubelet_ends(pod, exit_code=1, reason="Error",
-                           message="virt-launcher exited: the domain could not be started")
+                          message="virt-launcher exited: the domain could not be started")
         self._write_final(vmi, client, "Failed", domain.node,
                           ("Warning", "Stopped", "The VirtualMachineInstance crashed."))
 
@@ -374,12 +374,11 @@ class Handler:
                           "image": cs.get("image"), "imageID": cs.get("imageID", ""),
                           "state": {"terminated": terminated}})
         phase = "Succeeded" if exit_code == 0 else "Failed"
+        why = "PodCompleted" if exit_code == 0 else "PodFailed"
+        conditions = [{"type": ctype, "status": "False", "reason": why, "lastTransitionTime": now}
+                      for ctype in ("Ready", "ContainersReady")]
         patch = {"status": {"phase": phase, "containerStatuses": ended, "initContainerStatuses": ended_init,
-                            "conditions": [
-            {"type": "Ready", "status": "False", "reason": "PodCompleted" if exit_code == 0 else "PodFailed",
-             "lastTransitionTime": now},
-            {"type": "ContainersReady", "status": "False",
-             "reason": "PodCompleted" if exit_code == 0 else "PodFailed", "lastTransitionTime": now}]}}
+                            "conditions": conditions}}
         try:
             kubelet.patch(PODS, meta(pod)["namespace"], meta(pod)["name"], patch, sub="status", kind="strategic")
         except ApiError as err:

@@ -245,4 +245,3 @@ def heartbeat_age_s(node: Obj) -> float | None:
     """Seconds since the node's kubevirt.io/heartbeat (None: never)."""
     stamp = parse_iso(((node.get("metadata") or {}).get("annotations") or {}).get("kubevirt.io/heartbeat"))
     return None if stamp is None else time.time() - stamp
-

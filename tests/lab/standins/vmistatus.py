@@ -135,8 +135,8 @@ def volume_targets(vmi: Obj) -> list[Obj]:
         entry = dict(volume)
         name = entry.get("name")
         if entry.get("hotplugVolume") is not None:
-            if name in spec_volumes and entry.get("phase") in ("Bound", "Pending", "AttachedToNode", "MountedToPod",
-                                                                "Ready"):
+            attachable = ("Bound", "Pending", "AttachedToNode", "MountedToPod", "Ready")
+            if name in spec_volumes and entry.get("phase") in attachable:
                 entry.update(phase="Ready", reason="VolumeReady", target=targets.get(name, entry.get("target", "")),
                              message=f"Successfully attach hotplugged volume {name} to VM")
             elif name not in spec_volumes and entry.get("phase") in ("Ready", "MountedToPod", "AttachedToNode"):
@@ -181,7 +181,7 @@ def set_condition(conditions: list[Obj], new: Obj) -> bool:
     if current is not None and current.get("status") == new.get("status"):
         stamped["lastTransitionTime"] = current.get("lastTransitionTime")
         stamped["lastProbeTime"] = current.get("lastProbeTime")
-        if {k: v for k, v in current.items()} == stamped:
+        if current == stamped:
             return False
         conditions[conditions.index(current)] = stamped
         return True
