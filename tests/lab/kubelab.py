@@ -575,19 +575,28 @@ class _Plan:
             "--v=1",
         ]
 
-    def _controller_manager(self) -> list[str]:
-        kubeconfig = str(self.run_dir / "controller-manager.kubeconfig")
+    def _served_by(self, component: str, binary: str) -> list[str]:
+        """A control-plane component's identity (its own kubeconfig), serving port and certificate."""
+        kubeconfig = str(self.run_dir / f"{component}.kubeconfig")
         return [
-            str(self.binaries["kube-controller-manager"]),
+            str(self.binaries[binary]),
             f"--kubeconfig={kubeconfig}",
             f"--authentication-kubeconfig={kubeconfig}",
             f"--authorization-kubeconfig={kubeconfig}",
-            "--bind-address=127.0.0.1", f"--secure-port={self.ports['controller-manager']}",
+            "--bind-address=127.0.0.1", f"--secure-port={self.ports[component]}",
+            f"--tls-cert-file={self.pki(binary + '.crt')}",
+            f"--tls-private-key-file={self.pki(binary + '.key')}",
+            # One instance: leader election would only delay restarts by the lease time.
+            "--leader-elect=false",
+            "--v=1",
+        ]
+
+    def _controller_manager(self) -> list[str]:
+        return [
+            *self._served_by("controller-manager", "kube-controller-manager"),
             *self._sim_only(
                 # 1.20 still serves an insecure port 10252 unless told not to (the flag is gone in 1.24).
                 "--port=0"),
-            f"--tls-cert-file={self.pki('kube-controller-manager.crt')}",
-            f"--tls-private-key-file={self.pki('kube-controller-manager.key')}",
             f"--service-account-private-key-file={self.pki('sa.key')}",
             f"--root-ca-file={self.pki('ca.crt')}",
             "--use-service-account-credentials=true",
@@ -596,24 +605,10 @@ class _Plan:
             # CSR signing with the lab CA, as kubeadm does.
             f"--cluster-signing-cert-file={self.pki('ca.crt')}",
             f"--cluster-signing-key-file={self.pki('ca.key')}",
-            # One instance: leader election would only delay restarts by the lease time.
-            "--leader-elect=false",
-            "--v=1",
         ]
 
     def _scheduler(self) -> list[str]:
-        kubeconfig = str(self.run_dir / "scheduler.kubeconfig")
-        return [
-            str(self.binaries["kube-scheduler"]),
-            f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-            "--bind-address=127.0.0.1", f"--secure-port={self.ports['scheduler']}",
-            f"--tls-cert-file={self.pki('kube-scheduler.crt')}",
-            f"--tls-private-key-file={self.pki('kube-scheduler.key')}",
-            "--leader-elect=false",
-            "--v=1",
-        ]
+        return self._served_by("scheduler", "kube-scheduler")
 
     def _sim_only(self, *flags: str) -> tuple[str, ...]:
         return flags if self.flavor == "sim" else ()

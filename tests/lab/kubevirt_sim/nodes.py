@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import labtopology
 
+from standins.cpu import cpu_models, vendor
+
 from . import scheduler
 from labkube.rest import LEASES, NODES, ApiError
 from labkube.objects import Obj, deep, find_condition, meta, now_iso, spec, stable_bytes, status
@@ -28,30 +30,6 @@ UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
 LEASE_NAMESPACE = "kube-node-lease"
 KUBELET_VERSION = "v1.20.2"
-# Older models each CPU model can also run, as KubeVirt's node-labeller reports them.
-CPU_MODEL_CHAINS = [
-    ["Nehalem", "Westmere", "SandyBridge", "IvyBridge", "Haswell-noTSX", "Broadwell-noTSX", "Skylake-Client",
-     "Skylake-Server", "Cascadelake-Server", "Icelake-Server", "SapphireRapids"],
-    ["Opteron_G3", "Opteron_G4", "Opteron_G5", "EPYC", "EPYC-Rome", "EPYC-Milan", "EPYC-Genoa"],
-]
-
-
-def cpu_models(model: str) -> list[str]:
-    """The host's model plus the older models of its family (IBRS/noTSX variants map to their base)."""
-    base = model
-    for suffix in ("-noTSX-IBRS", "-IBRS", "-IBPB"):
-        base = base.removesuffix(suffix)
-    models = [model]
-    for chain in CPU_MODEL_CHAINS:
-        if base in chain:
-            models += [m for m in chain[: chain.index(base) + 1] if m != model]
-    return models
-
-
-def vendor(model: str) -> str:
-    return "AMD" if model.startswith(("EPYC", "Opteron")) else "Intel"
-
-
 def node_labels(host: labtopology.Host, datacenter: str, ready: bool) -> dict[str, str]:
     labels = {
         "kubernetes.io/hostname": host.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",

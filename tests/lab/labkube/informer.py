@@ -282,3 +282,27 @@ class WorkQueue:
                     self._add_locked(heapq.heappop(self._delayed)[2])
                 timeout = self._delayed[0][0] - now if self._delayed else None
                 self._timer.wait(timeout)
+
+
+def run_worker(queue: WorkQueue, stop: threading.Event, sync: Callable[[Hashable], None], what: str,
+               stale: tuple[int, ...] = (409,)) -> None:
+    """Process queued keys until stopped: a ``stale`` API answer (the watch brings a newer version)
+    retries soon; any other failure (the apiserver restarting) retries with backoff."""
+    while not stop.is_set():
+        key = queue.get()
+        if key is None:
+            return
+        try:
+            sync(key)
+            queue.forget(key)
+        except ApiError as err:
+            if err.status in stale:
+                queue.add_after(key, 0.2)
+            else:
+                LOG.warning("%s %s: %s", what, key, err)
+                queue.add_rate_limited(key)
+        except Exception as err:  # connection refused while the apiserver restarts
+            LOG.warning("%s %s: %s", what, key, err)
+            queue.add_rate_limited(key)
+        finally:
+            queue.done(key)

@@ -30,7 +30,7 @@ from typing import Any
 
 import labtopology
 from labkube.events import Recorder
-from labkube.informer import Informer, Obj, Store, WorkQueue, obj_key
+from labkube.informer import Informer, Obj, Store, WorkQueue, obj_key, run_worker
 from labkube.objects import controller_owner, deep, find_condition, meta, now_time, parse_iso, spec, status
 from labkube.rest import PODS, VMIS, ApiError, Kube
 from standins import vmistatus
@@ -81,7 +81,8 @@ class Handler:
         Informer(self.admin, PODS, self.pods, self.stop,
                  selectors={"labelSelector": "kubevirt.io=virt-launcher"}).start()
         for index in range(self._workers):
-            threading.Thread(target=self._work, name=f"handler-{index}", daemon=True).start()
+            threading.Thread(target=run_worker, args=(self.queue, self.stop, self._sync_key, "vmi", (404, 409, 422)),
+                             name=f"handler-{index}", daemon=True).start()
 
     def _pod_changed(self, old: Obj | None, new: Obj | None) -> None:
         pod = new or old or {}
@@ -91,28 +92,11 @@ class Handler:
         if new is not None and meta(new).get("deletionTimestamp") and status(new).get("phase") not in FINAL:
             self.queue.add(("pod", obj_key(new)))
 
-    def _work(self) -> None:
-        while not self.stop.is_set():
-            key = self.queue.get()
-            if key is None:
-                return
-            try:
-                if isinstance(key, tuple):
-                    self._reap(key[1])
-                else:
-                    self.sync(str(key))
-                self.queue.forget(key)
-            except ApiError as err:
-                if err.status in (404, 409, 422):   # a newer version is on its way through the watch
-                    self.queue.add_after(key, 0.2)
-                else:
-                    LOG.warning("vmi %s: %s", key, err)
-                    self.queue.add_rate_limited(key)
-            except Exception as err:  # apiserver down: retry with backoff
-                LOG.warning("vmi %s: %s", key, err)
-                self.queue.add_rate_limited(key)
-            finally:
-                self.queue.done(key)
+    def _sync_key(self, key: Hashable) -> None:
+        if isinstance(key, tuple):
+            self._reap(key[1])
+        else:
+            self.sync(str(key))
 
     def requeue(self, key: Hashable, delay: float) -> None:
         self.queue.add_after(key, max(0.01, delay))

@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Hashable
 
-from labkube.informer import Informer, Obj, Store, WorkQueue, obj_key
+from labkube.informer import Informer, Obj, Store, WorkQueue, obj_key, run_worker
 from labkube.objects import deep, meta, now_time, parse_iso, spec, status
 from labkube.rest import DATAVOLUMES, PVCS, PVS, ApiError, Kube
 from standins.budgets import Budgets
@@ -43,25 +44,15 @@ class Provisioner:
     def start(self) -> None:
         Informer(self.kube, PVCS, self.claims, self.stop).start()
         Informer(self.kube, PVS, self.volumes, self.stop).start()
-        threading.Thread(target=self._work, name="provisioner", daemon=True).start()
+        threading.Thread(target=run_worker, args=(self.queue, self.stop, self._sync, "provisioner"),
+                         name="provisioner", daemon=True).start()
 
-    def _work(self) -> None:
-        while not self.stop.is_set():
-            item = self.queue.get()
-            if item is None:
-                return
-            kind, key = item  # type: ignore[misc]
-            try:
-                if kind == "pvc":
-                    self._provision(key)
-                else:
-                    self._reclaim(key)
-                self.queue.forget(item)
-            except Exception as err:  # apiserver down, a conflict: retry
-                LOG.warning("provisioner %s %s: %s", kind, key, err)
-                self.queue.add_rate_limited(item)
-            finally:
-                self.queue.done(item)
+    def _sync(self, item: Hashable) -> None:
+        kind, key = item  # type: ignore[misc]
+        if kind == "pvc":
+            self._provision(key)
+        else:
+            self._reclaim(key)
 
     def _provision(self, key: str) -> None:
         claim = self.claims.get(key)
@@ -113,27 +104,8 @@ class Importer:
 
     def start(self) -> None:
         Informer(self.kube, DATAVOLUMES, self.dvs, self.stop).start()
-        threading.Thread(target=self._work, name="importer", daemon=True).start()
-
-    def _work(self) -> None:
-        while not self.stop.is_set():
-            key = self.queue.get()
-            if key is None:
-                return
-            try:
-                self._sync(str(key))
-                self.queue.forget(key)
-            except ApiError as err:
-                if err.status == 409:
-                    self.queue.add_after(key, 0.2)
-                else:
-                    LOG.warning("importer %s: %s", key, err)
-                    self.queue.add_rate_limited(key)
-            except Exception as err:
-                LOG.warning("importer %s: %s", key, err)
-                self.queue.add_rate_limited(key)
-            finally:
-                self.queue.done(key)
+        threading.Thread(target=run_worker, args=(self.queue, self.stop, lambda key: self._sync(str(key)), "importer"),
+                         name="importer", daemon=True).start()
 
     def _sync(self, key: str) -> None:
         dv = self.dvs.get(key)
