@@ -6,9 +6,12 @@ a rerun converges. Tests run in file order and share the lab.
 from __future__ import annotations
 
 import json
+import re
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -80,6 +83,32 @@ def wait_until(what, condition, timeout_s=120.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+# kube-apiserver's gauge of open long-running requests (named apiserver_longrunning_gauge up to 1.22,
+# apiserver_longrunning_requests since: staging/src/k8s.io/apiserver/pkg/endpoints/metrics/metrics.go).
+LONGRUNNING = re.compile(r'^apiserver_longrunning_(?:gauge|requests)\{(?P<labels>[^}]*)\} (?P<value>\S+)$', re.M)
+
+
+def namespaced_watches(lab, resource):
+    """How many namespace-scoped watches of ``resource`` the kube-apiserver holds open.
+
+    The lab's own controllers watch cluster-wide, so these are the collection's.
+    """
+    request = urllib.request.Request(lab.env["K8S_AUTH_HOST"] + "/metrics",
+                                     headers={"Authorization": f"Bearer {lab.env['K8S_AUTH_API_KEY']}"})
+    context = ssl.create_default_context(cafile=lab.env["K8S_AUTH_SSL_CA_CERT"])
+    with urllib.request.urlopen(request, context=context) as reply:
+        text = reply.read().decode()
+    wanted = {f'resource="{resource}"', 'scope="namespace"', 'verb="WATCH"'}
+    return sum(float(m["value"]) for m in LONGRUNNING.finditer(text) if wanted <= set(m["labels"].split(",")))
+
+
+def wait_watching(lab, proc, what):
+    """Wait until a started playbook's module has its VirtualMachineInstance watch open."""
+    wait_until(f"{what} to watch", lambda: proc.poll() is not None
+               or namespaced_watches(lab, "virtualmachineinstances") >= 1, timeout_s=120)
+    assert proc.poll() is None, f"{what} ended before the fault: {finish_playbook(proc).failure()}"
+
+
 def restart_apiserver(lab):
     began = time.monotonic()
     labctl.restart(lab.dir, "apiserver")
@@ -126,8 +155,7 @@ def test_a_wait_rides_out_an_apiserver_restart(fltlab, tmp_path):
     proc = start_playbook(fltlab, [{"name": "wait", "ignore_errors": True,
                                     "ovirt_kubevirt.bridge.vm_run_wait": {"vms": vms, "timeout": 90}}],
                           tmp_path, name="wait")
-    time.sleep(3)  # the wait is watching; the VMIs launch 25 s after their creation on this node
-    assert proc.poll() is None, f"the wait ended before the fault: {finish_playbook(proc).result('wait')}"
+    wait_watching(fltlab, proc, "the wait")  # the VMIs launch 25 s after their creation on this node
     down_s = restart_apiserver(fltlab)
     assert proc.poll() is None, "the wait ended during the fault"
     wait = finish_playbook(proc).result("wait")
@@ -155,7 +183,7 @@ def test_a_follow_sync_keeps_reporting_across_an_apiserver_restart(fltlab, tmp_p
     assert not run.result("sync").get("failed"), run.failure()
     follow = start_playbook(fltlab, [{"name": "follow", "ovirt_kubevirt.bridge.vm_state_sync": {
         "vms": vms, "follow": True, "duration": 30}}], tmp_path, name="follow")
-    time.sleep(3)
+    wait_watching(fltlab, follow, "the follow")
     restart_apiserver(fltlab)
     # Changes made after the restart must still reach oVirt through the resumed watch.
     paused = run_playbook(fltlab, [{"name": "pause", "ovirt_kubevirt.bridge.vm_operation": {

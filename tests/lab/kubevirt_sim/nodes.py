@@ -30,6 +30,8 @@ UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
 LEASE_NAMESPACE = "kube-node-lease"
 KUBELET_VERSION = "v1.20.2"
+
+
 def node_labels(host: labtopology.Host, datacenter: str, ready: bool) -> dict[str, str]:
     labels = {
         "kubernetes.io/hostname": host.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
