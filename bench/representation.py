@@ -30,11 +30,11 @@ SAMPLES = ROOT / "tests" / "data" / "domxml"
 if str(ROOT / ".build" / "collections") not in sys.path:
     sys.path.append(str(ROOT / ".build" / "collections"))
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt_vm import representation_to_vm  # noqa: E402
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.representation import (  # noqa: E402
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import (  # noqa: E402
     build_representation,
     clear_parsed_cache,
 )
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.vm_manifest import representation_to_vm  # noqa: E402
 
 STORAGE_MAP = {"*": {"pvc_name": "{vm}-{disk_id}"}}
 NETWORK_MAP = {"*": "multus:default/ovirtmgmt"}

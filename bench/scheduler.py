@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import scheduler
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.representation import build_representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import build_representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import scheduler
 
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "domxml" / "engine_vm_scsi_disk_spice_from_ovf_cluster42.xml"
 

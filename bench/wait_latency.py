@@ -30,13 +30,8 @@ sys.path.insert(0, str(ROOT / "tests" / "lab"))
 
 import kubelab  # noqa: E402  (the lab's own modules live in tests/lab)
 import labctl  # noqa: E402
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import (  # noqa: E402
-    provider,
-    registry,
-    vm_run_core,
-    vm_wait_core,
-)
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run, vm_run_wait  # noqa: E402
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider, registry  # noqa: E402
 
 NAMESPACE = "bench-wait"
 CLUSTER = "bench-wait"
@@ -89,14 +84,14 @@ def _measure(run_dir: Path, rounds: int) -> Dict[str, Any]:
                                   provider="kv", namespace=NAMESPACE, milestone=2)
         for index in range(rounds):
             name = f"w-{index:02d}"
-            vm_run_core.run_vms(ovirt, kube, [name], **MAPS)
+            vm_run.run_vms(ovirt, kube, [name], **MAPS)
             started = time.monotonic()
             seen: Dict[str, float] = {}
             pollers = [threading.Thread(target=_poll, args=(kube, name, p, rng.uniform(0, p), started, seen,
                                                             f"poll_{p:g}s")) for p in POLLS]
             for poller in pollers:
                 poller.start()
-            vm_wait_core.wait_vms(ovirt, kube, [name], 60)
+            vm_run_wait.wait_vms(ovirt, kube, [name], 60)
             seen["vm_run_wait"] = time.monotonic()
             for poller in pollers:
                 poller.join()

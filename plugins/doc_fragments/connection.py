@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ovirt_kubevirt.bridge contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Documentation of the shared connection options (see module_utils/ansible_args.py)."""
+"""Documentation of the shared connection options (see module_utils/_ansible/args.py)."""
 from __future__ import annotations
 
 

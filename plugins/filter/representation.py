@@ -9,9 +9,9 @@ same name as the filter.
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import kubevirt_vm, passthrough, placeholders, representation
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import BridgeError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml import placeholders, representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt import passthrough, vm_manifest
 
 
 def domxml_to_representation(domxml, scheduling=None, configuration_format=representation.DEFAULT_FORMAT, dynamic=None,
@@ -30,7 +30,7 @@ def representation_to_vm(vm_representation, storage_map, network_map, namespace=
                          delivery="native", host_device_map=None, node_map=None, placeholder_values=None):
     """The VirtualMachine manifest, the concerns and (passthrough delivery) the hook ConfigMap."""
     try:
-        manifest, concerns = kubevirt_vm.representation_to_vm(
+        manifest, concerns = vm_manifest.representation_to_vm(
             vm_representation, storage_map, network_map, namespace=namespace, name=name, run_strategy=run_strategy,
             delivery=delivery, host_device_map=host_device_map, node_map=node_map,
         )

@@ -5,9 +5,8 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import BridgeError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import scheduler
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import scheduler
 
 
 def schedule(hosts, representation, policy=scheduler.DEFAULT_POLICY, fail_on_no_host=True):

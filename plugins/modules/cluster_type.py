@@ -166,9 +166,9 @@ event:
       sample: true
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 
 def main() -> None:

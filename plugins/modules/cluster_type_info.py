@@ -121,9 +121,9 @@ clusters:
       sample: [{name: node-b1, status: up, node: node-b1, node_ready: true, node_schedulable: true}]
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 
 def main() -> None:

@@ -110,9 +110,10 @@ report_files:
 
 import os
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, upgrade
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import upgrade
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 ARGUMENT_SPEC = {
     "datacenter": {"type": "str", "required": True},

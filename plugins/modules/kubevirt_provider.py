@@ -207,10 +207,11 @@ changes:
   sample: ["Namespace vms: created", "ConfigMap ovirt-kubevirt-provider-kv1: created"]
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import k8s_client, provider
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_service import KubeService
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_client
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_service import KubeService
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider
 
 
 def main() -> None:

@@ -178,9 +178,9 @@ ovirt:
       type: dict
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import node_health, registry
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import node_health, registry
 
 ARGUMENT_SPEC = {
     "node": {"type": "str", "required": True},

@@ -126,10 +126,11 @@ failed:
   elements: str
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, vm_deploy_core
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import BridgeError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_deploy
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 ARGUMENT_SPEC = {
     "vms": {"type": "list", "elements": "dict", "required": True, "options": {
@@ -155,7 +156,7 @@ def main():
 
     def core():
         with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
-            result = vm_deploy_core.deploy(
+            result = vm_deploy.deploy(
                 ovirt, kube, p["vms"], storage_map=p["storage_map"], network_map=p["network_map"],
                 node_map=p["node_map"], connect=registry.ovirt_connector(p["auth"]),
                 max_workers=p["max_workers"], check_mode=module.check_mode)

@@ -192,13 +192,14 @@ cancelled:
   elements: str
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, vm_operation_core
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_operation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 ARGUMENT_SPEC = {
     "vm": {"type": "str", "required": True},
-    "operation": {"type": "str", "required": True, "choices": list(vm_operation_core.OPERATIONS)},
+    "operation": {"type": "str", "required": True, "choices": list(vm_operation.OPERATIONS)},
     "disk": {"type": "dict", "options": {
         "name": {"type": "str", "required": True},
         "claim_name": {"type": "str"},
@@ -213,7 +214,7 @@ ARGUMENT_SPEC = {
     }},
     "target_node": {"type": "str"},
     "request_id": {"type": "str"},
-    "timeout": {"type": "int", "default": vm_operation_core.DEFAULT_TIMEOUT_S},
+    "timeout": {"type": "int", "default": vm_operation.DEFAULT_TIMEOUT_S},
 }
 
 
@@ -227,7 +228,7 @@ def main():
     def core():
         with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
             params = {k: p[k] for k in ("disk", "nic", "target_node", "request_id")}
-            result = vm_operation_core.operate(ovirt, kube, p["vm"], p["operation"], params=params,
+            result = vm_operation.operate(ovirt, kube, p["vm"], p["operation"], params=params,
                                                timeout_s=p["timeout"], check_mode=module.check_mode)
         result["warnings"] = warnings
         if not module._diff:

@@ -178,10 +178,11 @@ query_result:
   type: raw
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import ovirt_client, vm_representation_core as core
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import OvirtService
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.representation import build_representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import ovirt_client
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import OvirtService
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import build_representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_representation as core
 
 ARGUMENT_SPEC = {
     "vm": {"type": "str"},

@@ -137,9 +137,10 @@ waited_seconds:
   type: float
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, vm_wait_core
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run_wait
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 ARGUMENT_SPEC = {
     "vms": {"type": "list", "elements": "str", "required": True},
@@ -156,7 +157,7 @@ def main():
 
     def core():
         with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
-            result = vm_wait_core.wait_vms(
+            result = vm_run_wait.wait_vms(
                 ovirt, kube, p["vms"], p["timeout"], max_attempts=p["max_attempts"],
                 health={"threshold": p["failure_threshold"], "window_s": p["failure_window"]},
                 check_mode=module.check_mode)

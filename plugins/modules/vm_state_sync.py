@@ -142,16 +142,17 @@ seconds:
   type: float
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry, vm_state_sync_core
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import k8s_params
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_module import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_state_sync
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 ARGUMENT_SPEC = {
     "vms": {"type": "list", "elements": "str"},
     "clusters": {"type": "list", "elements": "str"},
     "follow": {"type": "bool", "default": False},
     "duration": {"type": "int", "default": 300},
-    "max_changes": {"type": "int", "default": vm_state_sync_core.DEFAULT_MAX_CHANGES},
+    "max_changes": {"type": "int", "default": vm_state_sync.DEFAULT_MAX_CHANGES},
     "node_map": {"type": "dict"},
 }
 
@@ -162,7 +163,7 @@ def main():
 
     def core():
         with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
-            result = vm_state_sync_core.sync_states(
+            result = vm_state_sync.sync_states(
                 ovirt, kube, vms=p["vms"], clusters=p["clusters"], node_map=p["node_map"], follow=p["follow"],
                 duration_s=p["duration"], max_changes=p["max_changes"], check_mode=module.check_mode)
         result["warnings"] = warnings + result["warnings"]

@@ -17,7 +17,6 @@ from typing import Any
 import jinja2.sandbox
 import pytest
 import yaml
-
 from conftest import REPO_ROOT
 
 AWX = REPO_ROOT / "docs" / "awx"

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
-
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_client, ovirt_client
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_service import KubeService
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import OvirtService
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import event_custom_id
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider as provider_core
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 from conftest import k8s_params
 
 # kube and ovirt are fixtures: importing them makes pytest use them here.
@@ -29,12 +34,6 @@ from test_kubevirt_provider import (  # noqa: F401  pylint: disable=unused-impor
     playbook,
     run_module,
 )
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import k8s_client, ovirt_client
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import provider as provider_core
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_service import KubeService
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import OvirtService
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import event_custom_id
 
 VMS_UP = ("web-1", "app-1")
 

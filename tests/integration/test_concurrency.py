@@ -16,7 +16,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import kubectl, own_lab
 
 NAMESPACE = "cc"

@@ -16,14 +16,13 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 import labctl
+import pytest
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_client
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_service import KubeService
 from conftest import REPO_ROOT, engine, finish_playbook, k8s_params, kubectl, own_lab, run_playbook, start_playbook
 from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import k8s_client
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_service import KubeService
 
 NAMESPACE = "flt"
 MAPS = {"storage_map": {"*": {"pvc_name": "{vm}-{disk_id}"}}, "network_map": {"*": "pod"}}

@@ -10,7 +10,6 @@ import http.server
 import threading
 
 import pytest
-
 from conftest import engine, kubectl, own_lab, run_playbook
 
 NAMESPACE = "hst"

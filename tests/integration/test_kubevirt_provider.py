@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
-
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_client, ovirt_client
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_service import KubeService
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import OvirtService
 from conftest import Lab, k8s_params, run_playbook
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import k8s_client, ovirt_client
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_service import KubeService
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import OvirtService
 
 FQCN = "ovirt_kubevirt.bridge."
 # The lab's env file sets both a kubeconfig (admin token) and K8S_AUTH_API_KEY; some tests run

@@ -5,13 +5,12 @@ import os
 import subprocess
 from pathlib import Path
 
-import ovirtsdk4
-import pytest
-import yaml
-
 import kubelab
 import labctl
 import labtopology
+import ovirtsdk4
+import pytest
+import yaml
 
 TOPOLOGY = labtopology.load(labctl.DEFAULT_TOPOLOGY)
 LAB_KUBEVIRT = os.environ.get("LAB_KUBEVIRT", labctl.DEFAULT_KUBEVIRT)

@@ -10,7 +10,6 @@ ties, so node-1 first: each VM below lands elsewhere only because of what it nee
 from __future__ import annotations
 
 import pytest
-
 from conftest import kubectl, own_lab, run_playbook
 
 NAMESPACE = "m2p"

@@ -12,10 +12,9 @@ import threading
 import time
 
 import pytest
-
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import node_health as nh
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 from conftest import engine, k8s_params, kubectl, own_lab, run_playbook
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import node_health as nh
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry
 
 TOPOLOGY = {"datacenters": [{"name": "dc1", "clusters": [
     {"name": "kv-h", "version": "4.7", "hosts": [

@@ -23,12 +23,11 @@ from typing import Any, Callable, Iterator
 import pytest
 
 ovirtsdk4 = pytest.importorskip("ovirtsdk4")
-from ovirtsdk4 import types  # noqa: E402
-
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
+from ovirtsdk4 import types  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "tests" / "lab"

@@ -8,12 +8,11 @@ import datetime
 import json
 
 import pytest
+from conftest import engine, kubectl, own_lab, run_playbook
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from conftest import engine, kubectl, own_lab, run_playbook
 
 NAMESPACE = "sec"
 MAPS = {"storage_map": {"*": {"pvc_name": "{vm}-{disk_id}"}}, "network_map": {"*": "pod"}}

@@ -5,15 +5,14 @@ import threading
 import time
 import uuid
 
-import pytest
-
 import labctl
+import pytest
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_client, ovirt_client
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_service import KubeService
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import OvirtService
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import ApiError, NotFoundError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import event_custom_id
 from conftest import k8s_params
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import k8s_client, ovirt_client
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import ApiError, NotFoundError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.k8s_service import KubeService
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import event_custom_id
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ovirt_service import OvirtService
 
 
 @pytest.fixture()

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT, engine, kubectl, own_lab, run_playbook
 
 pytestmark = pytest.mark.soak

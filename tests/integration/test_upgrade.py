@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT, engine, own_lab, run_playbook
 
 NAMESPACE = "upg"

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import k8s_client, ovirt_client
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.ansible_args import connection_argument_spec
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import connection_argument_spec
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_client, ovirt_client
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 
 # The directory that holds ansible_collections/, as the collection is imported.
-COLLECTIONS = str(Path(ovirt_client.__file__).parents[5])
+COLLECTIONS = str(Path(ovirt_client.__file__).parents[6])
 
 ENV = {
     "OVIRT_URL": "https://engine.test/ovirt-engine/api",
@@ -152,7 +151,7 @@ def test_missing_sdk_or_pycurl_is_named(blocked, named):
         import sys
         sys.modules[{blocked!r}] = None
         sys.path.insert(0, {COLLECTIONS!r})
-        from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import ovirt_client
+        from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import ovirt_client
         try:
             ovirt_client.require_ovirtsdk()
         except Exception as exc:

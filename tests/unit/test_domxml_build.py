@@ -8,30 +8,56 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from lxml import etree
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml_build import (
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build import (
     build_domxml,
     engine_disk_path,
     engine_lease,
     engine_sysinfo,
 )
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml_read import (
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.placeholders import find_placeholders
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.read import (
     BRIDGE_NS,
     OVIRT_TUNE_NS,
     OVIRT_VM_NS,
     domxml_to_config,
     host_device_name,
 )
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import InputError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.placeholders import find_placeholders
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_config import (
-    Channel, Clock, Console, Controller, Cpu, CpuFeature, CpuTopology, CpuTune, Disk, Features, Firmware, Graphics,
-    HighAvailability, HostDevice, Input, KernelBoot, Nic, NumaMemnode, NumaNode, NumaTune, Rng, Sound, Timer, Tpm,
-    VcpuPin, Video, VmConfig, Watchdog, config_from_dict, config_to_dict,
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_config import (
+    Channel,
+    Clock,
+    Console,
+    Controller,
+    Cpu,
+    CpuFeature,
+    CpuTopology,
+    CpuTune,
+    Disk,
+    Features,
+    Firmware,
+    Graphics,
+    HighAvailability,
+    HostDevice,
+    Input,
+    KernelBoot,
+    Nic,
+    NumaMemnode,
+    NumaNode,
+    NumaTune,
+    Rng,
+    Sound,
+    Timer,
+    Tpm,
+    VcpuPin,
+    Video,
+    VmConfig,
+    Watchdog,
+    config_from_dict,
+    config_to_dict,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "domxml"
 SAMPLES = sorted(DATA.glob("*.xml"))

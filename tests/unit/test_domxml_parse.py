@@ -12,25 +12,24 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import domxml_parse
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml_parse import (
-    DEFAULT_MAX_BYTES,
-    parse_domxml,
-    scaled_kib,
-)
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import (
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import (
     HostileInputError,
     InputError,
     MissingLibraryError,
 )
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml import parse
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.parse import (
+    DEFAULT_MAX_BYTES,
+    parse_domxml,
+    scaled_kib,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "domxml"
 SAMPLES = sorted(DATA.glob("*.xml"))
 MINIMAL = "<domain type='kvm'><name>a</name><memory unit='MiB'>512</memory><vcpu>2</vcpu>{body}</domain>"
-COLLECTIONS = str(Path(domxml_parse.__file__).parents[5])
+COLLECTIONS = str(Path(parse.__file__).parents[6])
 
 
 class ListeningServer:
@@ -225,8 +224,8 @@ def test_scaled_integers_convert_to_kib(text, unit, kib):
 
 
 def test_missing_lxml_is_reported_only_when_used(monkeypatch):
-    monkeypatch.setattr(domxml_parse, "etree", None)
-    monkeypatch.setattr(domxml_parse, "LXML_IMPORT_ERROR", "No module named 'lxml'")
+    monkeypatch.setattr(parse, "etree", None)
+    monkeypatch.setattr(parse, "LXML_IMPORT_ERROR", "No module named 'lxml'")
     with pytest.raises(MissingLibraryError) as raised:
         parse_domxml(MINIMAL.format(body=""))
     assert raised.value.library == "lxml"
@@ -239,11 +238,13 @@ def test_the_cores_import_without_lxml_or_jmespath():
         "import sys\n"
         "sys.modules['lxml'] = None\nsys.modules['jmespath'] = None\n"
         f"sys.path.insert(0, {COLLECTIONS!r})\n"
-        "from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import (\n"
-        "    domxml_parse, domxml_read, domxml_build, placeholders, representation, kubevirt_vm,\n"
-        "    passthrough, passthrough_hook, vm_query, xml_text)\n"
-        "from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import MissingLibraryError\n"
-        "for call in (lambda: domxml_parse.parse_domxml('<domain/>'), lambda: vm_query.select({}, 'a')):\n"
+        "from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml import (\n"
+        "    parse, read, build, placeholders, representation, xml_text)\n"
+        "from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt import (\n"
+        "    vm_manifest, passthrough, passthrough_hook)\n"
+        "from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model import vm_query\n"
+        "from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import MissingLibraryError\n"
+        "for call in (lambda: parse.parse_domxml('<domain/>'), lambda: vm_query.select({}, 'a')):\n"
         "    try:\n        call()\n    except MissingLibraryError as exc:\n        print(exc.library)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

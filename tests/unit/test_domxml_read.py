@@ -7,10 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml_read import domxml_to_config, host_device_name, host_device_source
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import InputError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_config import CpuTopology, Timer
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.read import (
+    domxml_to_config,
+    host_device_name,
+    host_device_source,
+)
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_config import CpuTopology, Timer
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "domxml"
 

@@ -14,16 +14,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from lxml import etree
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml_build import build_domxml
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml_read import domxml_to_config
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import InputError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt_vm import quantity_kib, representation_to_vm
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.representation import build_representation
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_config import (
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build import build_domxml
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.read import domxml_to_config
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import build_representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.vm_manifest import (
+    quantity_kib,
+    representation_to_vm,
+)
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_config import (
     CpuFeature,
     Firmware,
     HighAvailability,
@@ -33,6 +32,9 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_config im
     Sound,
     Watchdog,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLES = sorted((DATA / "domxml").glob("*.xml"))

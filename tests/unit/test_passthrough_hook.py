@@ -11,20 +11,27 @@ import sys
 from pathlib import Path
 
 import pytest
-from lxml import etree
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import InputError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt_vm import representation_to_vm
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.passthrough import (
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.placeholders import fill_placeholders
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import build_representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.xml_text import (
+    XmlTextError,
+    apply_edits,
+    iter_nodes,
+    parse_tree,
+)
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.passthrough import (
     CONFIGMAP_KEY,
     default_placeholder_values,
     passthrough_configmap,
     render_hook_script,
 )
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.passthrough_hook import HookError, merge_domains
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.placeholders import fill_placeholders
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.representation import build_representation
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.xml_text import XmlTextError, apply_edits, iter_nodes, parse_tree
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.passthrough_hook import (
+    HookError,
+    merge_domains,
+)
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.vm_manifest import representation_to_vm
+from lxml import etree
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "domxml"
 SAMPLES = sorted(DATA.glob("*.xml"))
@@ -200,7 +207,7 @@ def test_script_is_standalone_stdlib_python_with_the_domxml_embedded():
 
 
 def test_hook_without_an_embedded_domxml_refuses_to_run(capsys):
-    from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import passthrough_hook
+    from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt import passthrough_hook
 
     assert passthrough_hook.OVIRT_DOMXML is None  # only rendered copies carry one
     assert passthrough_hook.main(["--domain", "<domain/>"]) == 2

@@ -7,20 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from lxml import etree
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml_build import build_domxml, engine_lease
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import HostileInputError, InputError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.placeholders import (
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import HostileInputError, InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build import build_domxml, engine_lease
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.placeholders import (
     PLACEHOLDER_NAMES,
     fill_placeholders,
     find_placeholders,
     parse_placeholder,
 )
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.vm_config import VmConfig
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.xml_text import escape_attribute, escape_text
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.xml_text import escape_attribute, escape_text
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_config import VmConfig
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "domxml"
 ENGINE = (DATA / "engine_vm_scsi_disk_spice_from_ovf_cluster42.xml").read_text()

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import provider
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import InputError, NotFoundError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError, NotFoundError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider
 
 ALL_CRDS = {"VirtualMachine": True, "VirtualMachineInstance": True, "VirtualMachineInstanceMigration": True}
 KUBEVIRT_SUBRESOURCES = [
@@ -224,7 +223,7 @@ class DiscoveryKube:
 
 
 def test_missing_crds_fail_naming_them():
-    from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import UnsupportedError
+    from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import UnsupportedError
 
     with pytest.raises(UnsupportedError) as refused:
         provider.discover_capabilities(DiscoveryKube({"VirtualMachine"}))

@@ -5,10 +5,9 @@
 from __future__ import annotations
 
 import pytest
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import registry
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import InputError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.naming import event_custom_id
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import event_custom_id
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 CID = "b4136a84-e975-55ea-abd9-d799f5911168"
 IDENTITY = {"engine_url": "https://engine/ovirt-engine/api", "cluster_id": CID, "cluster_name": "kv-b"}
@@ -18,7 +17,7 @@ def kubevirt(provider="kv1", namespace="vms", milestone=1):
     return registry.desired_state("kubevirt", provider, namespace, milestone)
 
 
-def test_record_name_and_labels():
+def test_record_labels_have_their_published_values():
     assert registry.record_name(CID) == f"ovirt-cluster-{CID}"
     assert registry.record_labels(CID) == {"app.kubernetes.io/managed-by": "ovirt_kubevirt.bridge",
                                            "ovirt-kubevirt.io/registry": "cluster-type",

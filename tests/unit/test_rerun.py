@@ -1,7 +1,7 @@
 """Milestone-2 rerun rules: failure kinds, the attempts annotation, node exclusion."""
 from __future__ import annotations
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import rerun
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import rerun
 
 
 def vmi(phase, node=None, ran=False):

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ovirt_kubevirt.bridge.plugins.filter.schedule import schedule as schedule_filter
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import scheduler
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import scheduler
 
 
 def rep(name="vm1", vcpus=2, memory_mib=2048, cpu_model=None, **scheduling):

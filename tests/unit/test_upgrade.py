@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import upgrade
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.errors import InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import upgrade
 
 RUNNING = {"runtime": "ovirt", "status": "up", "host": "h1", "start_time": "2026-11-24T08:00:00+00:00"}
 

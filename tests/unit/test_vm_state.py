@@ -4,9 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils import vm_state
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.representation import build_representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import build_representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model import vm_state
 
 ENGINE = Path(__file__).resolve().parents[1] / "data" / "domxml" / "engine_vm_scsi_disk_spice_from_ovf_cluster42.xml"
 
