@@ -18,7 +18,7 @@ the ``/rhev/data-center/`` path); see ``placeholders``.
 
 What the engine's XML has no place for (disk names, sizes and storage domain
 names, vNIC profile names, OS type, time zone name, high availability) goes
-into this collection's ``ovirt-kubevirt:vm`` metadata, so ``domxml_read``
+into this collection's ``ovirt-kubevirt:vm`` metadata, so ``domxml.read``
 gives back the same configuration.
 """
 from __future__ import annotations

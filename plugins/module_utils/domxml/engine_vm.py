@@ -6,7 +6,7 @@
 The REST API does not expose the engine's domxml. This reads what the engine's
 own builder reads (the VM with all_content, its disks, NICs, vNIC profiles,
 graphics, host devices, NUMA nodes and cluster) and fills a VmConfig, from
-which ``domxml_build`` writes the domxml with the engine's placeholders for
+which ``domxml.build`` writes the domxml with the engine's placeholders for
 host-local values. ``read_vm`` does the I/O; ``vm_config`` and
 ``scheduling_overrides`` are pure conversions of the SDK objects.
 """

@@ -13,7 +13,7 @@ configuration and is ignored.
 Values the engine's domxml does not carry (disk names and sizes, storage domain
 and vNIC profile names, OS type, time zone name, high availability) are read
 from this collection's own metadata element, ``ovirt-kubevirt:vm``, which
-``domxml_build`` writes next to the engine's.
+``domxml.build`` writes next to the engine's.
 """
 from __future__ import annotations
 

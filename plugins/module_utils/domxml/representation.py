@@ -253,7 +253,7 @@ def build_representation(
     """The representation of a VM given as a ``VmConfig`` or as a domxml.
 
     A domxml is kept byte for byte in the xml and hybrid formats; a VmConfig
-    gets a domxml written by ``domxml_build``. ``scheduling_overrides`` and
+    gets a domxml written by ``domxml.build``. ``scheduling_overrides`` and
     ``dynamic`` replace defaults key by key (one level deep for objects).
     """
     if configuration_format not in CONFIGURATION_FORMATS:

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The static configuration of an oVirt VM, typed: what a domxml says.
 
-``VmConfig`` and its parts are plain dataclasses. ``domxml_read`` fills them
-from a domxml, ``domxml_build`` writes a domxml from them, and the two
+``VmConfig`` and its parts are plain dataclasses. ``domxml.read`` fills them
+from a domxml, ``domxml.build`` writes a domxml from them, and the two
 round-trip. ``config_to_dict``/``config_from_dict`` give the JSON form used by
 the VM representation, and ``json_schema`` derives that form's JSON Schema from
 the same type hints, so the schema cannot drift from the code.
@@ -22,8 +22,8 @@ from typing import Any, Callable, Collection, Dict, List, Literal, Optional, Seq
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 
-# The type hints below are evaluated at import (schema, from_dict), so they use
-# typing's List/Dict/Optional/Literal: module_utils must import on Python 3.8.
+# The type hints below are evaluated at import (schema, from_dict): each must
+# be a runtime object on every supported Python (3.10+, tests/config.yml).
 
 
 def _doc(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING) -> Any:
