@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "tests" / "lab"))
 
 import kubelab  # noqa: E402  (the lab's own modules live in tests/lab)
 import labctl  # noqa: E402
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import open_session  # noqa: E402
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run, vm_run_wait  # noqa: E402
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider, registry  # noqa: E402
 
@@ -78,7 +79,8 @@ def _measure(run_dir: Path, rounds: int) -> Dict[str, Any]:
         body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     latencies: Dict[str, List[float]] = {"vm_run_wait": [], **{f"poll_{p:g}s": [] for p in POLLS}}
     rng = random.Random(7)
-    with registry.services(auth, k8s) as (ovirt, kube, _warnings):
+    with open_session(auth, k8s) as session:
+        ovirt, kube = session.ovirt, session.kube
         provider.ensure_provider(kube, "kv", NAMESPACE)
         registry.set_cluster_type(ovirt, kube, engine_url=env["OVIRT_URL"], cluster=CLUSTER, cluster_type="kubevirt",
                                   provider="kv", namespace=NAMESPACE, milestone=2)

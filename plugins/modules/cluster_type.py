@@ -166,7 +166,6 @@ event:
       sample: true
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
@@ -182,24 +181,13 @@ def main() -> None:
             "wait": {"type": "bool", "default": False},
             "wait_timeout": {"type": "int", "default": 300},
         },
-        supports_check_mode=True,
         required_if=[("type", "kubevirt", ("provider", "namespace"))],
     )
-
-    def core() -> dict:
-        params = module.params
-        with registry.services(params["auth"], k8s_params(params)) as (ovirt, kube, warnings):
-            result = registry.set_cluster_type(
-                ovirt, kube, engine_url=params["auth"]["url"], cluster=params["cluster"], cluster_type=params["type"],
-                provider=params["provider"], namespace=params["namespace"], milestone=params["milestone"],
-                wait=params["wait"], wait_timeout=params["wait_timeout"], check_mode=module.check_mode)
-        result["warnings"] = warnings + result.get("warnings", [])
-        diff = result.pop("diff", None)
-        if module._diff:  # pylint: disable=protected-access
-            result["diff"] = diff
-        return result
-
-    run_module(module, core)
+    p = module.params
+    run_module(module, lambda session: registry.set_cluster_type(
+        session.ovirt, session.kube, engine_url=p["auth"]["url"], cluster=p["cluster"], cluster_type=p["type"],
+        provider=p["provider"], namespace=p["namespace"], milestone=p["milestone"], wait=p["wait"],
+        wait_timeout=p["wait_timeout"], check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -121,27 +121,15 @@ clusters:
       sample: [{name: node-b1, status: up, node: node-b1, node_ready: true, node_schedulable: true}]
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 
 def main() -> None:
-    module = create_module(
-        {
-            "cluster": {"type": "str"},
-            "namespace": {"type": "str"},
-        },
-        supports_check_mode=True,
-    )
-
-    def core() -> dict:
-        params = module.params
-        with registry.services(params["auth"], k8s_params(params)) as (ovirt, kube, warnings):
-            clusters = registry.cluster_types(ovirt, kube, cluster=params["cluster"], namespace=params["namespace"])
-        return {"changed": False, "clusters": clusters, "warnings": warnings}
-
-    run_module(module, core)
+    module = create_module({"cluster": {"type": "str"}, "namespace": {"type": "str"}})
+    p = module.params
+    run_module(module, lambda session: {"changed": False, "clusters": registry.cluster_types(
+        session.ovirt, session.kube, cluster=p["cluster"], namespace=p["namespace"])})
 
 
 if __name__ == "__main__":

@@ -108,12 +108,8 @@ report_files:
   elements: str
 """
 
-import os
-
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import upgrade
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 ARGUMENT_SPEC = {
     "datacenter": {"type": "str", "required": True},
@@ -128,28 +124,13 @@ ARGUMENT_SPEC = {
 }
 
 
-def main():
+def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-
-    def core():
-        with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
-            plan = upgrade.preflight(ovirt, kube, datacenter=p["datacenter"], targets=p["targets"],
-                                     provider_name=p["provider"], namespace=p["namespace"],
-                                     storage_map=p["storage_map"], network_map=p["network_map"], node_map=p["node_map"],
-                                     connect=registry.ovirt_connector(p["auth"]),
-                                     max_workers=p["max_workers"])
-        result = {"changed": False, "plan": plan, "summary": upgrade.summary_lines(plan), "warnings": warnings}
-        if p["report_dir"]:
-            os.makedirs(p["report_dir"], exist_ok=True)
-            base = os.path.join(p["report_dir"], f"upgrade-plan-{plan['datacenter']}")
-            for suffix, text in ((".json", upgrade.dump_json(plan)), (".md", upgrade.markdown(plan))):
-                with open(base + suffix, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-            result["report_files"] = [base + ".json", base + ".md"]
-        return result
-
-    run_module(module, core)
+    run_module(module, lambda session: upgrade.plan_result(upgrade.preflight(
+        session.ovirt, session.kube, datacenter=p["datacenter"], targets=p["targets"], provider_name=p["provider"],
+        namespace=p["namespace"], storage_map=p["storage_map"], network_map=p["network_map"], node_map=p["node_map"],
+        connect=session.ovirt_connector(), max_workers=p["max_workers"]), p["report_dir"]))
 
 
 if __name__ == "__main__":

@@ -207,10 +207,8 @@ changes:
   sample: ["Namespace vms: created", "ConfigMap ovirt-kubevirt-provider-kv1: created"]
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_client
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_service import KubeService
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import KUBERNETES
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider
 
 
@@ -223,26 +221,17 @@ def main() -> None:
             "create_service_account": {"type": "bool", "default": False},
             "token_duration": {"type": "int", "default": 3600, "no_log": False},
         },
-        supports_check_mode=True,
     )
+    p = module.params
 
-    def core() -> dict:
-        client, warnings = k8s_client.connect(k8s_params(module.params))
-        kube = KubeService(client)
-        params = module.params
-        if params["state"] == "absent":
-            result = provider.remove_provider(kube, params["name"], params["namespace"], check_mode=module.check_mode)
-        else:
-            result = provider.ensure_provider(
-                kube, params["name"], params["namespace"], create_service_account=params["create_service_account"],
-                token_duration=params["token_duration"], check_mode=module.check_mode)
-        result["warnings"] = warnings + result.get("warnings", [])
-        diff = result.pop("diff", None)
-        if module._diff:  # pylint: disable=protected-access
-            result["diff"] = diff
-        return result
+    def operation(session):
+        if p["state"] == "absent":
+            return provider.remove_provider(session.kube, p["name"], p["namespace"], check_mode=module.check_mode)
+        return provider.ensure_provider(session.kube, p["name"], p["namespace"],
+                                        create_service_account=p["create_service_account"],
+                                        token_duration=p["token_duration"], check_mode=module.check_mode)
 
-    run_module(module, core)
+    run_module(module, operation, uses=(KUBERNETES,))
 
 
 if __name__ == "__main__":

@@ -178,9 +178,8 @@ ovirt:
       type: dict
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import node_health, registry
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import node_health
 
 ARGUMENT_SPEC = {
     "node": {"type": "str", "required": True},
@@ -193,23 +192,13 @@ ARGUMENT_SPEC = {
 
 
 def main() -> None:
-    module = create_module(ARGUMENT_SPEC, supports_check_mode=True)
+    module = create_module(ARGUMENT_SPEC)
     p = module.params
     if p["window"] < 1:
         module.fail_json(msg="window must be at least 1")
-
-    def core() -> dict:
-        with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
-            result = node_health.ensure_state(
-                kube, ovirt, p["node"], p["state"], reason=p["reason"], window_s=p["window"], expire=p["expire"],
-                node_map=p["node_map"], check_mode=module.check_mode)
-        result["warnings"] = warnings
-        diff = result.pop("diff", None)
-        if module._diff:  # pylint: disable=protected-access
-            result["diff"] = diff
-        return result
-
-    run_module(module, core)
+    run_module(module, lambda session: node_health.ensure_state(
+        session.kube, session.ovirt, p["node"], p["state"], reason=p["reason"], window_s=p["window"],
+        expire=p["expire"], node_map=p["node_map"], check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

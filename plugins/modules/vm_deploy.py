@@ -126,11 +126,8 @@ failed:
   elements: str
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_deploy
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 ARGUMENT_SPEC = {
     "vms": {"type": "list", "elements": "dict", "required": True, "options": {
@@ -150,24 +147,13 @@ ARGUMENT_SPEC = {
 }
 
 
-def main():
+def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-
-    def core():
-        with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
-            result = vm_deploy.deploy(
-                ovirt, kube, p["vms"], storage_map=p["storage_map"], network_map=p["network_map"],
-                node_map=p["node_map"], connect=registry.ovirt_connector(p["auth"]),
-                max_workers=p["max_workers"], check_mode=module.check_mode)
-        if result["failed"]:
-            raise BridgeError(f"{len(result['failed'])} of {len(result['results'])} VM(s) failed: "
-                              + "; ".join(f"{r['name']}: {r['msg']}" for r in result["results"] if r.get("failed")),
-                              **result)
-        result["warnings"] = warnings
-        return result
-
-    run_module(module, core)
+    run_module(module, lambda session: vm_deploy.deploy(
+        session.ovirt, session.kube, p["vms"], storage_map=p["storage_map"], network_map=p["network_map"],
+        node_map=p["node_map"], connect=session.ovirt_connector(), max_workers=p["max_workers"],
+        check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -192,10 +192,8 @@ cancelled:
   elements: str
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_operation
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 ARGUMENT_SPEC = {
     "vm": {"type": "str", "required": True},
@@ -218,24 +216,16 @@ ARGUMENT_SPEC = {
 }
 
 
-def main():
+def main() -> None:
     module = create_module(ARGUMENT_SPEC, required_if=[
         ("operation", "hotplug_disk", ("disk",)), ("operation", "hotunplug_disk", ("disk",)),
         ("operation", "hotplug_nic", ("nic",)), ("operation", "hotunplug_nic", ("nic",)),
     ])
     p = module.params
-
-    def core():
-        with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
-            params = {k: p[k] for k in ("disk", "nic", "target_node", "request_id")}
-            result = vm_operation.operate(ovirt, kube, p["vm"], p["operation"], params=params,
-                                               timeout_s=p["timeout"], check_mode=module.check_mode)
-        result["warnings"] = warnings
-        if not module._diff:
-            result.pop("diff")
-        return result
-
-    run_module(module, core)
+    run_module(module, lambda session: vm_operation.operate(
+        session.ovirt, session.kube, p["vm"], p["operation"],
+        params={k: p[k] for k in ("disk", "nic", "target_node", "request_id")}, timeout_s=p["timeout"],
+        check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -179,10 +179,8 @@ query_result:
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import ovirt_client
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import OvirtService
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import build_representation
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_representation as core
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import OVIRT
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_representation
 
 ARGUMENT_SPEC = {
     "vm": {"type": "str"},
@@ -203,33 +201,17 @@ ARGUMENT_SPEC = {
 }
 
 
-def main():
+def main() -> None:
     module = create_module(ARGUMENT_SPEC, mutually_exclusive=[("vm", "domxml", "domxml_path")],
                            required_one_of=[("vm", "domxml", "domxml_path")])
     p = module.params
-    warnings = []
-
-    def core_call():
-        if p["vm"]:
-            connection, conn_warnings = ovirt_client.connect(p["auth"])
-            warnings.extend(conn_warnings)
-            try:
-                vm_representation = core.ovirt_representation(OvirtService(connection), p["vm"], p["scheduling"],
-                                                              p["configuration_format"])
-            finally:
-                connection.close()
-        else:
-            document = p["domxml"] if p["domxml"] is not None else core.read_domxml_file(p["domxml_path"], p["max_bytes"])
-            vm_representation = build_representation(document, scheduling_overrides=p["scheduling"],
-                                                     configuration_format=p["configuration_format"],
-                                                     max_bytes=p["max_bytes"])
-        result = core.describe(
-            vm_representation, storage_map=p["storage_map"], network_map=p["network_map"], namespace=p["namespace"],
-            name=p["name"], run_strategy=p["run_strategy"], delivery=p["delivery"],
-            host_device_map=p["host_device_map"], node_map=p["node_map"], query=p["query"])
-        return dict(result, changed=False, warnings=warnings)
-
-    run_module(module, core_call)
+    # A domxml needs no connection; a VM named in oVirt needs the engine only.
+    run_module(module, lambda session: vm_representation.represent(
+        session.ovirt if p["vm"] else None, vm=p["vm"], domxml=p["domxml"], domxml_path=p["domxml_path"],
+        scheduling=p["scheduling"], configuration_format=p["configuration_format"], max_bytes=p["max_bytes"],
+        storage_map=p["storage_map"], network_map=p["network_map"], namespace=p["namespace"], name=p["name"],
+        run_strategy=p["run_strategy"], delivery=p["delivery"], host_device_map=p["host_device_map"],
+        node_map=p["node_map"], query=p["query"]), uses=(OVIRT,) if p["vm"] else ())
 
 
 if __name__ == "__main__":

@@ -143,10 +143,8 @@ results:
       elements: dict
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 ARGUMENT_SPEC = {
     "vms": {"type": "list", "elements": "str", "required": True},
@@ -160,22 +158,14 @@ ARGUMENT_SPEC = {
 }
 
 
-def main():
+def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-
-    def core():
-        with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
-            result = vm_run.run_vms(
-                ovirt, kube, p["vms"], storage_map=p["storage_map"], network_map=p["network_map"], policy=p["policy"],
-                node_map=p["node_map"], host_device_map=p["host_device_map"], exclude_hosts=p["exclude_hosts"], check_mode=module.check_mode,
-                max_workers=p["max_workers"], connect=registry.ovirt_connector(p["auth"]))
-        result["warnings"] = warnings
-        if not module._diff:
-            result.pop("diff")
-        return result
-
-    run_module(module, core)
+    run_module(module, lambda session: vm_run.run_vms(
+        session.ovirt, session.kube, p["vms"], storage_map=p["storage_map"], network_map=p["network_map"],
+        policy=p["policy"], node_map=p["node_map"], host_device_map=p["host_device_map"],
+        exclude_hosts=p["exclude_hosts"], check_mode=module.check_mode, max_workers=p["max_workers"],
+        connect=session.ovirt_connector()))
 
 
 if __name__ == "__main__":

@@ -137,10 +137,8 @@ waited_seconds:
   type: float
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run_wait
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 ARGUMENT_SPEC = {
     "vms": {"type": "list", "elements": "str", "required": True},
@@ -151,20 +149,12 @@ ARGUMENT_SPEC = {
 }
 
 
-def main():
+def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-
-    def core():
-        with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
-            result = vm_run_wait.wait_vms(
-                ovirt, kube, p["vms"], p["timeout"], max_attempts=p["max_attempts"],
-                health={"threshold": p["failure_threshold"], "window_s": p["failure_window"]},
-                check_mode=module.check_mode)
-        result["warnings"] = warnings
-        return result
-
-    run_module(module, core)
+    run_module(module, lambda session: vm_run_wait.wait_vms(
+        session.ovirt, session.kube, p["vms"], p["timeout"], max_attempts=p["max_attempts"],
+        health={"threshold": p["failure_threshold"], "window_s": p["failure_window"]}, check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -67,11 +67,8 @@ disturbed:
   elements: str
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import upgrade
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 ARGUMENT_SPEC = {
     "datacenter": {"type": "str", "required": True},
@@ -80,22 +77,11 @@ ARGUMENT_SPEC = {
 }
 
 
-def main():
+def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-
-    def core():
-        with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
-            vms = upgrade.snapshot(ovirt, kube, p["datacenter"])
-        result = {"changed": False, "vms": vms, "warnings": warnings}
-        if p["compare_to"] is not None:
-            result["disturbed"] = upgrade.disturbed(p["compare_to"], vms)
-            if result["disturbed"] and p["fail_on_change"]:
-                raise BridgeError(f"{len(result['disturbed'])} running VM(s) were disturbed: "
-                                  + "; ".join(result["disturbed"]), vms=vms, disturbed=result["disturbed"])
-        return result
-
-    run_module(module, core)
+    run_module(module, lambda session: upgrade.runtime_info(
+        session.ovirt, session.kube, p["datacenter"], p["compare_to"], p["fail_on_change"]))
 
 
 if __name__ == "__main__":

@@ -142,10 +142,8 @@ seconds:
   type: float
 """
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import k8s_params
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_state_sync
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 ARGUMENT_SPEC = {
     "vms": {"type": "list", "elements": "str"},
@@ -157,19 +155,12 @@ ARGUMENT_SPEC = {
 }
 
 
-def main():
+def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-
-    def core():
-        with registry.services(p["auth"], k8s_params(p)) as (ovirt, kube, warnings):
-            result = vm_state_sync.sync_states(
-                ovirt, kube, vms=p["vms"], clusters=p["clusters"], node_map=p["node_map"], follow=p["follow"],
-                duration_s=p["duration"], max_changes=p["max_changes"], check_mode=module.check_mode)
-        result["warnings"] = warnings + result["warnings"]
-        return result
-
-    run_module(module, core)
+    run_module(module, lambda session: vm_state_sync.sync_states(
+        session.ovirt, session.kube, vms=p["vms"], clusters=p["clusters"], node_map=p["node_map"], follow=p["follow"],
+        duration_s=p["duration"], max_changes=p["max_changes"], check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import threading
 import time
 
 import pytest
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import node_health as nh
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 from conftest import engine, k8s_params, kubectl, own_lab, run_playbook
 
 TOPOLOGY = {"datacenters": [{"name": "dc1", "clusters": [
@@ -36,8 +36,8 @@ def auth(lab):
 
 def record(lab, node, vm="vm-x", reason="virt-launcher failed", **kwargs):
     """One recorder, as vm_run_wait would be: its own connections."""
-    with registry.services(auth(lab), k8s_params(lab.env)) as (ovirt, kube, _warnings):
-        return nh.record_launch_failure(kube, ovirt, node, vm, reason, **kwargs)
+    with open_session(auth(lab), k8s_params(lab.env)) as session:
+        return nh.record_launch_failure(session.kube, session.ovirt, node, vm, reason, **kwargs)
 
 
 def host(lab, name, wait_for=None, timeout=10.0):

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import ssl
+import urllib.request
 
+import ovirtsdk4
 import pytest
 from conftest import engine, kubectl, own_lab, run_playbook
 from cryptography import x509
@@ -119,6 +122,26 @@ def test_turning_verification_off_is_explicit_and_warns_for_each_api(seclab, tmp
     warnings = " ".join(loud.get("warnings", []))
     assert "oVirt engine's TLS certificate is not verified" in warnings, warnings
     assert "Kubernetes API server's TLS certificate is not verified" in warnings, warnings
+
+
+def test_a_token_the_user_gave_stays_valid_after_the_modules_ran(seclab, tmp_path):
+    own = ovirtsdk4.Connection(url=seclab.env["OVIRT_URL"], username=seclab.env["OVIRT_USERNAME"],
+                               password=seclab.env["OVIRT_PASSWORD"], ca_file=seclab.env["OVIRT_CAFILE"])
+    token = own.authenticate()
+    try:
+        # The token only: no username or password for the modules to open a session of their own with.
+        run = run_playbook(seclab, [task("info", "cluster_type_info", {}),
+                                    task("representation", "vm_representation", {"vm": "sv-1"})],
+                           tmp_path, env={"OVIRT_USERNAME": "", "OVIRT_PASSWORD": "", "OVIRT_TOKEN": token})
+        for name in ("info", "representation"):
+            assert not run.result(name).get("failed"), run.result(name).get("msg")
+        request = urllib.request.Request(seclab.env["OVIRT_URL"] + "/vms",
+                                         headers={"Authorization": f"Bearer {token}", "Version": "4"})
+        with urllib.request.urlopen(request, context=ssl.create_default_context(cafile=seclab.env["OVIRT_CAFILE"]),
+                                    timeout=10) as reply:
+            assert reply.status == 200  # the engine still accepts it: no module logged it out
+    finally:
+        own.close()  # the test's own session, which it may end
 
 
 # -- secrets ----------------------------------------------------------------------------------------------------------

@@ -82,3 +82,11 @@ def describe_error(exc: BaseException) -> str:
             "repeats anything"
         )
     return text
+
+
+def owns_session(auth: Optional[Dict[str, Any]]) -> bool:
+    """Whether closing a connection made with ``auth`` may log out: only a session it opened with a password.
+
+    A token the user gave (auth.token, OVIRT_TOKEN, or ovirt_auth's) belongs to the user and stays valid.
+    """
+    return not (auth or {}).get("token")

@@ -42,9 +42,11 @@ def _search_value(value: str) -> str:
 class OvirtService:
     """Engine reads and writes, with the collection's errors."""
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, logout: bool = True) -> None:
         self.sdk = require_ovirtsdk()
         self.connection = connection
+        # False when the connection uses a token the user gave: closing must not revoke it.
+        self.logout = logout
         self.system = connection.system_service()
 
     def _call(self, what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
@@ -189,7 +191,7 @@ class OvirtService:
 
     def close(self) -> None:
         try:
-            self.connection.close()
+            self.connection.close(logout=self.logout)
         except Exception:  # pylint: disable=broad-except  # logout failures do not change the outcome
             pass
 

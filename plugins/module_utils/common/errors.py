@@ -8,7 +8,8 @@ as its ``msg`` unchanged.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+import dataclasses
+from typing import Any, Dict, Optional, Sequence
 
 
 class BridgeError(Exception):
@@ -56,3 +57,20 @@ class MissingLibraryError(BridgeError):
         text = f"the Python library {library!r} is required but could not be imported ({error}); {hint}"
         super().__init__(text, library=library, import_error=error)
         self.library = library
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """One item of a batch (a VM) that failed while the others went on."""
+
+    name: str
+    msg: str
+
+
+class ItemsFailed(BridgeError):
+    """Some items of a batch failed; the message names each with its reason, the details keep the whole result."""
+
+    def __init__(self, failures: Sequence[Failure], total: int, what: str = "VM(s)", **details: Any) -> None:
+        summary = "; ".join(f"{failure.name}: {failure.msg}" for failure in failures)
+        super().__init__(f"{len(failures)} of {total} {what} failed: {summary}", **details)
+        self.failures = list(failures)

@@ -16,6 +16,7 @@ and was stopped, restarted or moved.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import run_parallel, status_of
@@ -322,3 +323,29 @@ def disturbed(before: Mapping[str, Obj], after: Mapping[str, Obj]) -> List[str]:
                 problems.append(f"VM {name} was {what}: {key} {was.get(key)} -> {now.get(key)}")
                 break
     return problems
+
+
+def plan_result(plan: Dict[str, Any], report_dir: Optional[str]) -> Dict[str, Any]:
+    """datacenter_upgrade_plan's result; with ``report_dir``, the plan also goes to a JSON and a Markdown file there."""
+    result: Dict[str, Any] = {"changed": False, "plan": plan, "summary": summary_lines(plan)}
+    if report_dir:
+        os.makedirs(report_dir, exist_ok=True)
+        base = os.path.join(report_dir, f"upgrade-plan-{plan['datacenter']}")
+        for suffix, text in ((".json", dump_json(plan)), (".md", markdown(plan))):
+            with open(base + suffix, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        result["report_files"] = [base + ".json", base + ".md"]
+    return result
+
+
+def runtime_info(ovirt: Any, kube: Any, datacenter: str, compare_to: Optional[Mapping[str, Obj]],
+                 fail_on_change: bool) -> Dict[str, Any]:
+    """vm_runtime_info's result: where each VM runs; with ``compare_to``, which running VMs were disturbed since."""
+    vms = snapshot(ovirt, kube, datacenter)
+    result: Dict[str, Any] = {"changed": False, "vms": vms}
+    if compare_to is not None:
+        result["disturbed"] = disturbed(compare_to, vms)
+        if result["disturbed"] and fail_on_change:
+            raise BridgeError(f"{len(result['disturbed'])} running VM(s) were disturbed: "
+                              + "; ".join(result["disturbed"]), vms=vms, disturbed=result["disturbed"])
+    return result

@@ -18,7 +18,7 @@ import dataclasses
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import run_parallel, status_of
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError, InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError, Failure, InputError, ItemsFailed
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run
 
 STATES = ("present", "running")
@@ -143,7 +143,10 @@ def deploy(ovirt: Any, kube: Any, items: Sequence[Mapping[str, Any]], *, storage
             result["changed"] = result["changed"] or started["changed"]
         results.append(result)
     failed = [r for r in results if r.get("failed")]
-    return {"changed": any(r["changed"] for r in results), "results": results,
-            "created": [vm.name for vm in declared if vm.action == "create" and not vm.error],
-            "updated": [vm.name for vm in declared if vm.action == "update" and not vm.error],
-            "failed": [r["name"] for r in failed]}
+    outcome = {"changed": any(r["changed"] for r in results), "results": results,
+               "created": [vm.name for vm in declared if vm.action == "create" and not vm.error],
+               "updated": [vm.name for vm in declared if vm.action == "update" and not vm.error],
+               "failed": [r["name"] for r in failed]}
+    if failed:  # the others converged; the task fails and names each failure
+        raise ItemsFailed([Failure(r["name"], r["msg"]) for r in failed], len(results), **outcome)
+    return outcome

@@ -14,7 +14,7 @@ import os
 from typing import Any, Dict, Mapping, Optional
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import HostileInputError, InputError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml import engine_vm
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml import engine_vm, representation
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.parse import DEFAULT_MAX_BYTES
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt import passthrough, vm_manifest
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model import vm_query
@@ -52,3 +52,18 @@ def describe(vm_representation: Dict[str, Any], *, storage_map: Mapping[str, Any
     if query:
         result["query_result"] = vm_query.select(result, query)
     return result
+
+
+def represent(ovirt: Optional[Any], *, vm: Optional[str], domxml: Optional[str], domxml_path: Optional[str],
+              scheduling: Optional[Mapping[str, Any]], configuration_format: str, max_bytes: int,
+              **describe_args: Any) -> Dict[str, Any]:
+    """vm_representation's result for a VM named in oVirt (read through ``ovirt``) or a domxml (no connection)."""
+    if vm:
+        if ovirt is None:
+            raise InputError("reading a VM from oVirt needs an engine connection")
+        vm_representation = ovirt_representation(ovirt, vm, scheduling, configuration_format)
+    else:
+        document = domxml if domxml is not None else read_domxml_file(str(domxml_path), max_bytes)
+        vm_representation = representation.build_representation(
+            document, scheduling_overrides=scheduling, configuration_format=configuration_format, max_bytes=max_bytes)
+    return dict(describe(vm_representation, **describe_args), changed=False)

@@ -23,12 +23,9 @@ are, whatever its type.
 """
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_client, ovirt_client
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_service import KubeService
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import OvirtService, status_of
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import status_of
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common import labels
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import (
     ApiError,
@@ -402,24 +399,3 @@ def _kubevirt_vms(kube: Any, namespaces: Any) -> Dict[str, List[Obj]]:
             items = []  # KubeVirt gone from this cluster: nothing runs there
         found[ns] = items
     return found
-
-
-# -- connections ----------------------------------------------------------------
-
-def ovirt_connector(auth: Optional[Obj]) -> Callable[[], OvirtService]:
-    """Opens one more engine connection, for calls run in parallel (ovirt_service.run_parallel)."""
-    return lambda: OvirtService(ovirt_client.connect(auth)[0])
-
-
-@contextlib.contextmanager
-def services(auth: Optional[Obj], k8s: Obj) -> Iterator[Tuple[Any, Any, List[str]]]:
-    """An OvirtService and a KubeService for one module run, and their connection warnings."""
-    client, kube_warnings = k8s_client.connect(k8s)
-    connection, ovirt_warnings = ovirt_client.connect(auth)
-    try:
-        yield OvirtService(connection), KubeService(client), ovirt_warnings + kube_warnings
-    finally:
-        try:
-            connection.close()
-        except Exception:  # pylint: disable=broad-except  # logout failures do not change the outcome
-            pass
