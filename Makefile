@@ -78,6 +78,8 @@ sanity: setup
 
 lint: setup
 	ansible-lint --profile production roles/ playbooks/
+	yamllint --strict roles playbooks meta galaxy.yml changelogs .yamllint
+	ruff check plugins tests/unit bench
 
 build: setup
 	mkdir -p $(BUILD)/dist

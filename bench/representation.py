@@ -46,7 +46,7 @@ def _rate(operation: Callable[[], Any], seconds: float) -> float:
     done, batch, elapsed = 0, 1, 0.0
     while elapsed < seconds:
         start = time.perf_counter()
-        for unused_run in range(batch):
+        for _run in range(batch):
             operation()
         elapsed += time.perf_counter() - start
         done += batch
@@ -75,11 +75,11 @@ def run(seconds: float = 1.0) -> Dict[str, Dict[str, float]]:
         domxml = path.read_text(encoding="utf-8")
         representation = build_representation(domxml)
         results[path.stem] = {
-            "to_representation": _rate(lambda: build_representation(domxml), seconds),
-            "to_manifest": _rate(lambda: representation_to_vm(representation, STORAGE_MAP, NETWORK_MAP), seconds),
-            "to_manifest_cold": _rate(lambda: _cold_translation(representation), seconds),
+            "to_representation": _rate(lambda domxml=domxml: build_representation(domxml), seconds),
+            "to_manifest": _rate(lambda rep=representation: representation_to_vm(rep, STORAGE_MAP, NETWORK_MAP), seconds),
+            "to_manifest_cold": _rate(lambda rep=representation: _cold_translation(rep), seconds),
             "end_to_end": _rate(
-                lambda: representation_to_vm(build_representation(domxml), STORAGE_MAP, NETWORK_MAP), seconds
+                lambda domxml=domxml: representation_to_vm(build_representation(domxml), STORAGE_MAP, NETWORK_MAP), seconds
             ),
         }
     stages = ("to_representation", "to_manifest", "to_manifest_cold", "end_to_end")

@@ -9,6 +9,7 @@ same name as the filter.
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml import placeholders, representation
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt import passthrough, vm_manifest

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import scheduler
 
@@ -19,7 +20,7 @@ def schedule(hosts, representation, policy=scheduler.DEFAULT_POLICY, fail_on_no_
         requests = [scheduler.parse_request(r) for r in (representation if batch else [representation])]
         results = scheduler.schedule_batch(parsed_hosts, requests, policy)
         if fail_on_no_host:
-            for request, result in zip(requests, results):
+            for request, result in zip(requests, results, strict=True):
                 if result["host"] is None:
                     raise scheduler.no_host_error(request.name, result)
     except BridgeError as exc:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import connection_argument_spec
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_client, ovirt_client
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError

@@ -8,6 +8,10 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build import (
     build_domxml,
@@ -55,9 +59,6 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_con
     config_from_dict,
     config_to_dict,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from lxml import etree
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "domxml"
 SAMPLES = sorted(DATA.glob("*.xml"))

@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import (
     HostileInputError,
     InputError,
@@ -23,8 +26,6 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.parse
     parse_domxml,
     scaled_kib,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "domxml"
 SAMPLES = sorted(DATA.glob("*.xml"))

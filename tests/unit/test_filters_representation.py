@@ -11,6 +11,7 @@ import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.utils.unsafe_proxy import wrap_var
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.filter import representation as filters
 from ansible_collections.ovirt_kubevirt.bridge.plugins.filter.representation import FilterModule
 

@@ -14,6 +14,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build import build_domxml
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.read import domxml_to_config
@@ -32,9 +36,6 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_con
     Sound,
     Watchdog,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from lxml import etree
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLES = sorted((DATA / "domxml").glob("*.xml"))

@@ -1,13 +1,14 @@
 """Kubernetes-safe names and event custom ids are deterministic and valid."""
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import (
     event_custom_id,
     is_dns1123_label,
     kubernetes_name,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def test_valid_name_is_kept():

@@ -5,6 +5,7 @@ import datetime
 import json
 
 import pytest
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import node_health as nh
 
 NOW = datetime.datetime(2026, 1, 5, 10, 0, 0, tzinfo=datetime.timezone.utc)

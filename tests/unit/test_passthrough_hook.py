@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from lxml import etree
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.placeholders import fill_placeholders
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import build_representation
@@ -31,7 +33,6 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.pas
     merge_domains,
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.vm_manifest import representation_to_vm
-from lxml import etree
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "domxml"
 SAMPLES = sorted(DATA.glob("*.xml"))

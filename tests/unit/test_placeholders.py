@@ -7,6 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import HostileInputError, InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build import build_domxml, engine_lease
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.placeholders import (
@@ -17,9 +21,6 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.place
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.xml_text import escape_attribute, escape_text
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_config import VmConfig
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from lxml import etree
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "domxml"
 ENGINE = (DATA / "engine_vm_scsi_disk_spice_from_ovf_cluster42.xml").read_text()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError, NotFoundError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import event_custom_id
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.read import domxml_to_config
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import (
@@ -26,8 +29,6 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.repre
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_config import config_to_dict
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_query import select
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "tests" / "data" / "domxml").glob("*.xml"))

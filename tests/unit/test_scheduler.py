@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.filter.schedule import schedule as schedule_filter
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import scheduler
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import upgrade
 

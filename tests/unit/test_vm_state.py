@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import build_representation
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model import vm_state
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Sequence
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import (
     connection_argument_spec,
     k8s_params,
@@ -47,12 +48,12 @@ def run_module(module: AnsibleModule, operation: Operation, uses: Sequence[str] 
         _warn(module, warnings)
         details = {k: v for k, v in exc.details.items() if v is not None}
         module.fail_json(msg=str(exc), error_type=type(exc).__name__, **details)
-        return  # fail_json exits; this only helps readers and tests that stub it
-    _warn(module, warnings + list(result.pop("warnings", None) or []))
-    diff = result.pop("diff", None)
-    if module._diff and diff is not None:  # pylint: disable=protected-access  # Ansible's own flag for --diff
-        result["diff"] = diff
-    module.exit_json(**result)
+    else:
+        _warn(module, warnings + list(result.pop("warnings", None) or []))
+        diff = result.pop("diff", None)
+        if module._diff and diff is not None:  # pylint: disable=protected-access  # Ansible's own flag for --diff
+            result["diff"] = diff
+        module.exit_json(**result)
 
 
 def _warn(module: AnsibleModule, warnings: Sequence[str]) -> None:

@@ -251,7 +251,7 @@ class KubeService:
                 return None, dict(created.get("data") or {}), True
             seen: Dict[str, Any] = {}
 
-            def mutate(obj: Obj) -> Optional[Obj]:
+            def mutate(obj: Obj, seen: Dict[str, Any] = seen) -> Optional[Obj]:
                 seen["before"] = fresh = dict(obj.get("data") or {})
                 data = plan(fresh)
                 if data is None:

@@ -285,7 +285,7 @@ class _Builder:
             self.address(element, c.watchdog.address)
         if c.smartcard is not None:
             self.sub(devices, "smartcard", c.smartcard)
-        for unused_channel in range(c.usb_redirection):
+        for _channel in range(c.usb_redirection):
             self.sub(devices, "redirdev", {"type": "spicevmc", "bus": "usb"})
         for host_device in c.host_devices:
             self.host_device(devices, host_device)

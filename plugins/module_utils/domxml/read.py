@@ -704,8 +704,8 @@ def host_device_source(kind: str, name: Optional[str]) -> Dict[str, str]:
     if fields is None or len(parts) != len(fields) + 1 or parts[0] != kind or not all(p.isalnum() for p in parts[1:]):
         return {}
     if kind == "pci":
-        return {key: "0x" + value for key, value in zip(fields, parts[1:])}
-    return dict(zip(fields, parts[1:]))
+        return {key: "0x" + value for key, value in zip(fields, parts[1:], strict=False)}
+    return dict(zip(fields, parts[1:], strict=False))
 
 
 def _usb_number(text: str) -> int:

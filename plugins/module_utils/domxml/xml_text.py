@@ -197,7 +197,7 @@ def apply_edits(text: str, edits: Sequence[Tuple[int, int, str]]) -> str:
     ordered = sorted(enumerate(edits), key=lambda item: (item[1][0], item[1][1], item[0]))
     parts: List[str] = []
     position = 0
-    for unused_order, (start, end, replacement) in ordered:
+    for _order, (start, end, replacement) in ordered:
         if start < position:
             raise XmlTextError(f"overlapping edits at offset {start}")
         parts.append(text[position:start])

@@ -183,7 +183,7 @@ def _check_vms(plan: _Cluster, ovirt: Any, namespace: str, storage_map: Mapping[
     vms = list(ovirt.vms(str(plan.cluster.name)))
     reads = run_parallel(ovirt, [lambda svc, name=str(vm.name): ovirt_representation(svc, name, None, "hybrid")
                                  for vm in vms], connect, max_workers)
-    for vm, (rep, error) in zip(vms, reads):
+    for vm, (rep, error) in zip(vms, reads, strict=True):
         status = status_of(vm)
         entry: Obj = {"name": str(vm.name), "status": status,
                       "runs_under": "ovirt" if status in OVIRT_RUNNING else

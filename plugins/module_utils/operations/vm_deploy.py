@@ -113,7 +113,7 @@ def deploy(ovirt: Any, kube: Any, items: Sequence[Mapping[str, Any]], *, storage
             writes.append(lambda svc, vm=vm, current=current: svc.update_vm(current, int(vm.memory_mib), int(vm.cpus)))
     writers = [vm for vm in declared if vm.action in ("create", "update")]
     if writes and not check_mode:
-        for vm, (_result, error) in zip(writers, run_parallel(ovirt, writes, connect, max_workers)):
+        for vm, (_result, error) in zip(writers, run_parallel(ovirt, writes, connect, max_workers), strict=True):
             if isinstance(error, BridgeError):
                 vm.error = str(error)
             elif error is not None:

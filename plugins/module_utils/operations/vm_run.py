@@ -176,7 +176,7 @@ def _read_representations(ovirt: Any, targets: Sequence[Target],
                           connect: Optional[Callable[[], Any]], max_workers: int) -> None:
     """Every target's representation, read from the engine over up to ``max_workers`` connections."""
     calls = [lambda svc, name=t.name: ovirt_representation(svc, name, None, "hybrid") for t in targets]
-    for target, (representation, error) in zip(targets, run_parallel(ovirt, calls, connect, max_workers)):
+    for target, (representation, error) in zip(targets, run_parallel(ovirt, calls, connect, max_workers), strict=True):
         if error is not None:
             raise error
         target.representation = representation
@@ -278,7 +278,7 @@ def _start_legacy(ovirt: Any, targets: Sequence[Target]) -> None:
 
 def _apply_kubevirt(kube: Any, targets: Sequence[Target], max_workers: int) -> None:
     calls = [lambda t=t: _apply_one(kube, t) for t in targets]
-    failures = [(t, err) for t, (_res, err) in zip(targets, kube.run_batch(calls, max_workers)) if err is not None]
+    failures = [(t, err) for t, (_res, err) in zip(targets, kube.run_batch(calls, max_workers), strict=True) if err is not None]
     if failures:
         detail = "; ".join(f"{t.name}: {err}" for t, err in failures)
         raise BridgeError(f"{len(failures)} of {len(targets)} VM(s) could not be started in KubeVirt: {detail}",
