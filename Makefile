@@ -76,10 +76,12 @@ sanity: setup
 	# Its own git repository, or ansible-test finds the outer one, where .build is ignored.
 	cd $(SANITY_ROOT) && git init -q && git add -A && ansible-test sanity --venv --python 3.11 --color no
 
+# mypy runs where Python finds the collection as ansible_collections.ovirt_kubevirt.bridge.
 lint: setup
 	ansible-lint --profile production roles/ playbooks/
 	yamllint --strict roles playbooks meta galaxy.yml changelogs .yamllint
 	ruff check plugins tests/unit bench
+	cd $(COLLECTIONS) && mypy --config-file $(ROOT)/.mypy.ini -p ansible_collections.ovirt_kubevirt.bridge.plugins
 
 build: setup
 	mkdir -p $(BUILD)/dist

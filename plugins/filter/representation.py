@@ -8,6 +8,8 @@ same name as the filter.
 """
 from __future__ import annotations
 
+from typing import Any, Callable, Dict, Optional
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError
@@ -15,8 +17,10 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml impor
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt import passthrough, vm_manifest
 
 
-def domxml_to_representation(domxml, scheduling=None, configuration_format=representation.DEFAULT_FORMAT, dynamic=None,
-                             max_bytes=representation.DEFAULT_MAX_BYTES):
+def domxml_to_representation(domxml: Any, scheduling: Optional[Dict[str, Any]] = None,
+                             configuration_format: str = representation.DEFAULT_FORMAT,
+                             dynamic: Optional[Dict[str, Any]] = None,
+                             max_bytes: Any = representation.DEFAULT_MAX_BYTES) -> Dict[str, Any]:
     """The VM representation of a domxml."""
     try:
         return representation.build_representation(
@@ -27,8 +31,10 @@ def domxml_to_representation(domxml, scheduling=None, configuration_format=repre
         raise AnsibleFilterError(f"domxml_to_representation: {exc}") from exc
 
 
-def representation_to_vm(vm_representation, storage_map, network_map, namespace=None, name=None, run_strategy=None,
-                         delivery="native", host_device_map=None, node_map=None, placeholder_values=None):
+def representation_to_vm(vm_representation: Any, storage_map: Any, network_map: Any, namespace: Optional[str] = None,
+                         name: Optional[str] = None, run_strategy: Optional[str] = None, delivery: str = "native",
+                         host_device_map: Optional[Dict[str, str]] = None, node_map: Optional[Dict[str, str]] = None,
+                         placeholder_values: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """The VirtualMachine manifest, the concerns and (passthrough delivery) the hook ConfigMap."""
     try:
         manifest, concerns = vm_manifest.representation_to_vm(
@@ -43,7 +49,7 @@ def representation_to_vm(vm_representation, storage_map, network_map, namespace=
     return {"manifest": manifest, "concerns": concerns, "configmap": configmap}
 
 
-def fill_placeholders(domxml, values):
+def fill_placeholders(domxml: Any, values: Any) -> str:
     """The domxml with its engine placeholders filled in; every other byte unchanged."""
     try:
         return placeholders.fill_placeholders(domxml, values)
@@ -52,7 +58,7 @@ def fill_placeholders(domxml, values):
 
 
 class FilterModule:
-    def filters(self):
+    def filters(self) -> Dict[str, Callable[..., Any]]:
         return {
             "domxml_to_representation": domxml_to_representation,
             "representation_to_vm": representation_to_vm,

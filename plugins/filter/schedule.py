@@ -4,13 +4,15 @@
 """The scheduler filter: hosts | ovirt_kubevirt.bridge.schedule(representation)."""
 from __future__ import annotations
 
+from typing import Any, Callable, Dict
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import scheduler
 
 
-def schedule(hosts, representation, policy=scheduler.DEFAULT_POLICY, fail_on_no_host=True):
+def schedule(hosts: Any, representation: Any, policy: str = scheduler.DEFAULT_POLICY, fail_on_no_host: bool = True) -> Any:
     """Rank the hosts for one representation, or for a list of them as one batch."""
     if not isinstance(hosts, list):
         raise AnsibleFilterError(f"schedule: expected a list of hosts, got {type(hosts).__name__}")
@@ -32,5 +34,5 @@ def schedule(hosts, representation, policy=scheduler.DEFAULT_POLICY, fail_on_no_
 
 
 class FilterModule:
-    def filters(self):
+    def filters(self) -> Dict[str, Callable[..., Any]]:
         return {"schedule": schedule}

@@ -207,8 +207,10 @@ changes:
   sample: ["Namespace vms: created", "ConfigMap ovirt-kubevirt-provider-kv1: created"]
 """
 
+from typing import Any, Dict
+
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import KUBERNETES
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import KUBERNETES, Session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider
 
 
@@ -224,7 +226,7 @@ def main() -> None:
     )
     p = module.params
 
-    def operation(session):
+    def operation(session: Session) -> Dict[str, Any]:
         if p["state"] == "absent":
             return provider.remove_provider(session.kube, p["name"], p["namespace"], check_mode=module.check_mode)
         return provider.ensure_provider(session.kube, p["name"], p["namespace"],

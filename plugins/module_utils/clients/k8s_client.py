@@ -27,7 +27,8 @@ try:
     from kubernetes.dynamic import DynamicClient
     KUBERNETES_IMPORT_ERROR: Optional[str] = None
 except Exception as exc:  # pylint: disable=broad-except
-    kubernetes = k8s_client_lib = k8s_config_lib = DynamicClient = None
+    kubernetes = k8s_client_lib = k8s_config_lib = None  # type: ignore[assignment]
+    DynamicClient = None  # type: ignore[assignment,misc]
     KUBERNETES_IMPORT_ERROR = f"{type(exc).__name__}: {exc}"
 
 DEFAULT_KUBECONFIG = "~/.kube/config"

@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_client import (
     require_kubernetes,
@@ -33,10 +33,10 @@ try:
     from kubernetes.client.exceptions import ApiException
     from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
     from urllib3.exceptions import HTTPError as Urllib3Error
-    API_ERRORS: Tuple[type, ...] = (ApiException, DynamicApiError)
-    TRANSPORT_ERRORS: Tuple[type, ...] = (Urllib3Error, OSError)
+    API_ERRORS: Tuple[Type[BaseException], ...] = (ApiException, DynamicApiError)
+    TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (Urllib3Error, OSError)
 except Exception:  # pylint: disable=broad-except  # reported by require_kubernetes() on use
-    k8s_watch = None
+    k8s_watch = None  # type: ignore[assignment]
 
     class ResourceNotFoundError(Exception):  # type: ignore[no-redef]
         """Stands in while the kubernetes library is missing; never raised."""
@@ -187,7 +187,7 @@ class KubeService:
     def delete(self, api_version: str, kind: str, name: str, namespace: Optional[str] = None,
                dry_run: bool = False, propagation: str = "Background") -> bool:
         """Delete; False when it was already gone."""
-        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
+        body: Dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
         if dry_run:
             body["dryRun"] = ["All"]
         try:
@@ -201,7 +201,7 @@ class KubeService:
         return True
 
     def update(self, api_version: str, kind: str, name: str, namespace: Optional[str],
-               mutate: Callable[[Obj], Optional[Obj]], dry_run: bool = False) -> Tuple[Optional[Obj], bool]:
+               mutate: Callable[[Obj], Optional[Obj]], dry_run: bool = False) -> Tuple[Obj, bool]:
         """Read, mutate, replace; on a conflict read again and retry.
 
         ``mutate`` returns the desired object, or None when nothing needs to

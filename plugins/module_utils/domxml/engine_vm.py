@@ -13,7 +13,7 @@ host-local values. ``read_vm`` does the I/O; ``vm_config`` and
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Literal, Mapping, Optional
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build import (
@@ -75,6 +75,11 @@ def _value(enum: Any) -> Optional[str]:
     if enum is None:
         return None
     return str(getattr(enum, "value", enum))
+
+
+def _graphics_type(protocol: Any) -> Literal["spice", "vnc"]:
+    """The engine's graphics protocol; anything but SPICE is served as VNC, as before."""
+    return "spice" if _value(protocol) == "spice" else "vnc"
 
 
 def _list(service_call: Any) -> List[Any]:
@@ -153,7 +158,7 @@ def vm_config(data: OvirtVm) -> VmConfig:
         cpu=Cpu(mode=_cpu_mode(vm), model=_cpu_model(vm, data.cluster)),
         cpu_tune=CpuTune(vcpu_pins=[VcpuPin(vcpu=p.vcpu, cpuset=p.cpu_set) for p in _vcpu_pins(vm)]),
         numa_nodes=[_numa_node(n) for n in data.numa_nodes],
-        numa_tune=NumaTune(mode=_value(vm.numa_tune_mode)) if vm.numa_tune_mode and data.numa_nodes else None,
+        numa_tune=NumaTune(mode=_value(vm.numa_tune_mode) or "strict") if vm.numa_tune_mode and data.numa_nodes else None,
         machine_type=vm.custom_emulated_machine or (_q35_machine(bios)),
         firmware=Firmware(type="uefi" if uefi else "bios", secure_boot=bios == "q35_secure_boot"),
         os_type=vm.os.type if vm.os else None,
@@ -162,7 +167,7 @@ def vm_config(data: OvirtVm) -> VmConfig:
         disks=[_disk(a, i, data.datacenter_id, data.storage_domain_names)
                for i, a in enumerate(_sorted_attachments(data.disk_attachments))],
         nics=[_nic(n, data) for n in data.nics],
-        graphics=[Graphics(type=_value(g.protocol) or "vnc") for g in data.graphics],
+        graphics=[Graphics(type=_graphics_type(g.protocol)) for g in data.graphics],
         console=Console() if vm.console and vm.console.enabled else None,
         balloon_model="virtio" if memory_policy and memory_policy.ballooning else "none",
         host_devices=[_host_device(h) for h in data.host_devices],

@@ -325,7 +325,7 @@ class _Merge:
             self.appended.extend(self.kout(n) for n in k_devices.findall(tag))
 
     def top_level(self) -> None:
-        added = []
+        added: List[str] = []
         for tag in ("resource", "seclabel"):
             for node in self.ot.findall(tag):
                 self.remove(node)

@@ -802,16 +802,16 @@ class _Translation:
             return {"bus": bus, "readonly": True}
         if disk.device == "lun":
             return {"bus": "scsi"}
-        bus = KUBEVIRT_DISK_BUSES.get(disk.bus)
+        kubevirt_bus = KUBEVIRT_DISK_BUSES.get(disk.bus)
         target: Dict[str, Any] = {}
-        if bus is None:
-            bus = "sata"
+        if kubevirt_bus is None:
+            kubevirt_bus = "sata"
             self.concerns.add(
                 "disk.bus_changed", "info",
                 f"Disk {_disk_label(disk)} on bus {disk.bus} is attached as SATA, the KubeVirt bus closest to it.",
                 kept_by_domxml=True,
             )
-        target["bus"] = bus
+        target["bus"] = kubevirt_bus
         if disk.readonly:
             target["readonly"] = True
         return target

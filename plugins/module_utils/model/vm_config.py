@@ -565,7 +565,7 @@ def _dataclass(cls: Any, value: Any, where: str) -> Any:
 
 
 def _is_required(field: dataclasses.Field) -> bool:
-    return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING  # type: ignore[misc]
+    return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
 
 
 def _dataclasses_of(cls: Any, seen: Dict[type, None]) -> Dict[type, None]:
@@ -617,7 +617,7 @@ def _object_schema(cls: Any) -> Dict[str, Any]:
         if "doc" in field.metadata:
             schema = {"description": field.metadata["doc"], **schema}
         properties[field.name] = schema
-    schema: Dict[str, Any] = {
+    object_schema: Dict[str, Any] = {
         "type": "object",
         "description": (cls.__doc__ or "").strip(),
         "properties": properties,
@@ -625,5 +625,5 @@ def _object_schema(cls: Any) -> Dict[str, Any]:
     }
     required = [f.name for f in dataclasses.fields(cls) if _is_required(f)]
     if required:
-        schema["required"] = required
-    return schema
+        object_schema["required"] = required
+    return object_schema

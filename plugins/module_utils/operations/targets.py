@@ -48,8 +48,20 @@ class Target:
     # What the translation could not carry (warnings; info concerns stay in vm_representation's output).
     concerns: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
 
+    def read_representation(self) -> Dict[str, Any]:
+        """The representation run_vms read from the engine for this target."""
+        if self.representation is None:
+            raise BridgeError(f"VM {self.name}: its representation was not read")
+        return self.representation
+
+    def kubevirt_names(self) -> Tuple[str, str]:
+        """The namespace and name of the target's VirtualMachine, set for every target KubeVirt runs."""
+        if not self.namespace or not self.kubernetes_name:
+            raise BridgeError(f"VM {self.name} has no KubeVirt namespace and name")
+        return self.namespace, self.kubernetes_name
+
     def result(self) -> Dict[str, Any]:
-        result = {"name": self.name, "runtime": self.runtime, "host": self.host, "changed": self.action != "none",
+        result: Dict[str, Any] = {"name": self.name, "runtime": self.runtime, "host": self.host, "changed": self.action != "none",
                   "action": self.action}
         if self.runtime == "kubevirt":
             result.update(namespace=self.namespace, kubernetes_name=self.kubernetes_name, concerns=self.concerns)
@@ -57,7 +69,7 @@ class Target:
 
 
 def by_name(items: Sequence[Mapping[str, Any]]) -> Dict[str, Dict[str, Any]]:
-    return {(i.get("metadata") or {}).get("name"): dict(i) for i in items}
+    return {str((i.get("metadata") or {}).get("name")): dict(i) for i in items}
 
 
 def plan_targets(ovirt: Any, kube: Any, names: Sequence[str]) -> Tuple[List[Target], List[Any], List[Any]]:

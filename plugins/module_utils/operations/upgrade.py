@@ -118,7 +118,7 @@ def preflight(ovirt: Any, kube: Any, *, datacenter: str, targets: Mapping[str, A
     except BridgeError as exc:
         provider_error = str(exc)
     host_list = registry.host_nodes(ovirt, kube)
-    nodes = {(n.get("metadata") or {}).get("name"): n for n in _nodes(kube)}
+    nodes = {str((n.get("metadata") or {}).get("name")): n for n in _nodes(kube)}
     node_of = dict(node_map or {})
     vmis = {(v.get("metadata") or {}).get("name") for v in _vmis(kube, namespace)}
 
@@ -176,21 +176,25 @@ def _check_hosts(plan: _Cluster, hosts: Sequence[Obj]) -> None:
             plan.blockers.append(f"host {host['name']}'s node is not Ready")
 
 
+def _reading(name: str) -> Callable[[Any], Dict[str, Any]]:
+    """The engine read of one VM's representation, for run_parallel."""
+    return lambda svc: ovirt_representation(svc, name, None, "hybrid")
+
+
 def _check_vms(plan: _Cluster, ovirt: Any, namespace: str, storage_map: Mapping[str, Any],
                network_map: Mapping[str, Any], node_of: Mapping[str, str], vmis: set,
                connect: Optional[Callable[[], Any]], max_workers: int) -> None:
     totals = {"memory": 0, "millicores": 0}
     vms = list(ovirt.vms(str(plan.cluster.name)))
-    reads = run_parallel(ovirt, [lambda svc, name=str(vm.name): ovirt_representation(svc, name, None, "hybrid")
-                                 for vm in vms], connect, max_workers)
+    reads = run_parallel(ovirt, [_reading(str(vm.name)) for vm in vms], connect, max_workers)
     for vm, (rep, error) in zip(vms, reads, strict=True):
         status = status_of(vm)
         entry: Obj = {"name": str(vm.name), "status": status,
                       "runs_under": "ovirt" if status in OVIRT_RUNNING else
                       "kubevirt" if kubernetes_name(str(vm.name))[0] in vmis else "nothing"}
         try:
-            if error is not None:
-                raise error
+            if error is not None or rep is None:
+                raise error or BridgeError(f"VM {vm.name}: its representation was not read")
             manifest, concerns = vm_manifest.representation_to_vm(rep, storage_map, network_map, namespace=namespace,
                                                                   node_map=node_of)
         except BridgeError as exc:

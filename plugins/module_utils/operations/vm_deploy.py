@@ -99,9 +99,7 @@ def deploy(ovirt: Any, kube: Any, items: Sequence[Mapping[str, Any]], *, storage
                 vm.error = f"the oVirt engine has no template named {vm.template!r}"
                 continue
             vm.action = "create"
-            writes.append(lambda svc, vm=vm: svc.add_vm(
-                vm.name, str(clusters[vm.cluster].id), str(templates[vm.template].id), int(vm.memory_mib),
-                int(vm.cpus), vm.description, bool(vm.high_availability)))
+            writes.append(_adding(vm, str(clusters[vm.cluster].id), str(templates[vm.template].id)))
         elif str(current.cluster.id) != str(clusters[vm.cluster].id):
             vm.error = f"VM {vm.name} exists in another cluster; moving clusters is not done here"
         elif _size(current) != (int(vm.memory_mib), int(vm.cpus)):
@@ -110,7 +108,7 @@ def deploy(ovirt: Any, kube: Any, items: Sequence[Mapping[str, Any]], *, storage
                             "its size changes only while it is down")
                 continue
             vm.action = "update"
-            writes.append(lambda svc, vm=vm, current=current: svc.update_vm(current, int(vm.memory_mib), int(vm.cpus)))
+            writes.append(_resizing(vm, current))
     writers = [vm for vm in declared if vm.action in ("create", "update")]
     if writes and not check_mode:
         for vm, (_result, error) in zip(writers, run_parallel(ovirt, writes, connect, max_workers), strict=True):
@@ -130,9 +128,9 @@ def deploy(ovirt: Any, kube: Any, items: Sequence[Mapping[str, Any]], *, storage
                                           connect=connect)
             run_results = {r["name"]: r for r in outcome["results"]}
         except BridgeError as exc:
-            failed = set(exc.details.get("failed") or to_run)
+            not_started = set(exc.details.get("failed") or to_run)
             for vm in declared:
-                if vm.name in failed and not vm.error:
+                if vm.name in not_started and not vm.error:
                     vm.error = f"starting it failed: {exc}"
     results = []
     for vm in declared:
@@ -150,3 +148,18 @@ def deploy(ovirt: Any, kube: Any, items: Sequence[Mapping[str, Any]], *, storage
     if failed:  # the others converged; the task fails and names each failure
         raise ItemsFailed([Failure(r["name"], r["msg"]) for r in failed], len(results), **outcome)
     return outcome
+
+
+def _adding(vm: Any, cluster_id: str, template_id: str) -> Callable[[Any], Any]:
+    """The engine call that creates a declared VM, for run_parallel."""
+    def add(svc: Any) -> Any:
+        return svc.add_vm(vm.name, cluster_id, template_id, int(vm.memory_mib), int(vm.cpus), vm.description,
+                          bool(vm.high_availability))
+    return add
+
+
+def _resizing(vm: Any, current: Any) -> Callable[[Any], Any]:
+    """The engine call that gives a down VM its declared memory and vCPUs, for run_parallel."""
+    def update(svc: Any) -> Any:
+        return svc.update_vm(current, int(vm.memory_mib), int(vm.cpus))
+    return update

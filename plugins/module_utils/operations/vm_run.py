@@ -133,7 +133,7 @@ def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping
     maps = Maps(storage_map, network_map, dict(host_device_map or {}), dict(node_map or {}))
     exclude_hosts = dict(exclude_hosts or {})
     targets, all_vms, hosts = plan_targets(ovirt, kube, names)
-    namespaces = sorted({t.record.get("namespace") for t in targets if t.record.get("type") == "kubevirt"})
+    namespaces = sorted({str(t.record.get("namespace")) for t in targets if t.record.get("type") == "kubevirt"})
     vms_by_ns, vmis_by_ns = {}, {}
     for ns in namespaces:
         vms_by_ns[ns] = by_name(kube.list(KUBEVIRT_API, "VirtualMachine", ns)[0])
@@ -201,7 +201,7 @@ def _schedule(ovirt: Any, kube: Any, targets: Sequence[Target], all_vms: Sequenc
         for target in group:
             excluded = set(exclude_hosts.get(target.name) or ())
             candidates = [h for h in inventory if h.name not in excluded]
-            request = scheduler.parse_request(target.representation)
+            request = scheduler.parse_request(target.read_representation())
             result = scheduler.schedule(candidates, request, policy)
             result["rejected"] += [{"host": h, "filter": "Rerun", "reason": "an earlier attempt failed on it"}
                                    for h in sorted(excluded)]
@@ -287,7 +287,7 @@ def _apply_kubevirt(kube: Any, targets: Sequence[Target], max_workers: int) -> N
 
 def _apply_one(kube: Any, target: Target) -> None:
     manifest = target.manifest or {}
-    ns, name = target.namespace, target.kubernetes_name
+    ns, name = target.kubevirt_names()
     created = False
     if target.current_vm is None:
         try:

@@ -20,7 +20,7 @@ import datetime
 import queue
 import threading
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import status_of
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError
@@ -162,7 +162,7 @@ class _Follow:
         try:
             while self.pending:
                 wait = max(0.0, min(deadlines[n] for n in self.pending) - time.monotonic())
-                due = set()
+                due: Set[str] = set()
                 try:
                     event_type, item, _seen = events.get(timeout=min(wait, MAX_IDLE_S))
                 except queue.Empty:
@@ -177,7 +177,7 @@ class _Follow:
                         deadlines[name] = time.monotonic() + self.timeout_s
                 elif item is not None:
                     meta = item.get("metadata") or {}
-                    name = meta.get("name")
+                    name = str(meta.get("name"))
                     if name in self.pending and meta.get("uid") not in retired:
                         if event_type == "DELETED":
                             latest.pop(name, None)
@@ -195,8 +195,11 @@ class _Follow:
                     deadlines[name] = float("inf")  # until the rerun has started
                     record = copy.deepcopy(self.records[name])
                     future = pool.submit(self._rerun, name, record, vmi)
-                    future.add_done_callback(
-                        lambda f, n=name: events.put(("RERUN", (n, f.exception()), time.monotonic())))
+
+                    def rerun_started(done: "concurrent.futures.Future[None]", rerun_name: str = name) -> None:
+                        events.put(("RERUN", (rerun_name, done.exception()), time.monotonic()))
+
+                    future.add_done_callback(rerun_started)
         finally:
             stop.set()
             pool.shutdown(wait=True)
@@ -270,7 +273,7 @@ def wait_vms(ovirt: Any, kube: Any, names: Sequence[str], timeout_s: float,
         raise BridgeError(f"max_attempts must be at least 1, got {max_attempts}")
     started = time.monotonic()
     targets, _vms, hosts = plan_targets(ovirt, kube, names)
-    kubevirt_namespaces = {t.record.get("namespace") for t in targets if t.record.get("type") == "kubevirt"}
+    kubevirt_namespaces = {str(t.record.get("namespace")) for t in targets if t.record.get("type") == "kubevirt"}
     # One list per namespace: the VirtualMachines say which VMs KubeVirt runs, and carry their attempts.
     vms = {ns: by_name(kube.list(KUBEVIRT_API, "VirtualMachine", ns)[0]) for ns in sorted(kubevirt_namespaces)}
     by_namespace: Dict[str, List[Any]] = {}

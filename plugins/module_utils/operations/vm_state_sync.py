@@ -145,7 +145,7 @@ class Sync:
                 if event_type == "ERROR":
                     raise vmi
                 meta = vmi.get("metadata") or {}
-                tracked = self.by_key.get((meta.get("namespace"), meta.get("name")))
+                tracked = self.by_key.get((str(meta.get("namespace")), str(meta.get("name"))))
                 if tracked is None:
                     continue
                 tracked.vmi = None if event_type == "DELETED" else vmi

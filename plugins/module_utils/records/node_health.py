@@ -98,9 +98,10 @@ def dump_failures(failures: List[Obj]) -> str:
 
 def within_window(failures: List[Obj], now: datetime.datetime, window_s: float) -> List[Obj]:
     """The failures not older than ``window_s`` seconds at ``now``, oldest first."""
-    start = now - datetime.timedelta(seconds=window_s)
-    kept = [f for f in failures if start <= parse_time(f["time"]) <= now + datetime.timedelta(seconds=60)]
-    return sorted(kept, key=lambda f: parse_time(f["time"]))
+    start, end = now - datetime.timedelta(seconds=window_s), now + datetime.timedelta(seconds=60)
+    timed = [(parse_time(f.get("time")), f) for f in failures]
+    kept = [(moment, f) for moment, f in timed if moment is not None and start <= moment <= end]
+    return [f for _moment, f in sorted(kept, key=lambda pair: pair[0])]
 
 
 def add_failure(failures: List[Obj], vm: str, reason: str, now: datetime.datetime, window_s: float,

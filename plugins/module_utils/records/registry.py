@@ -178,8 +178,15 @@ def leaving_kubevirt_placement(current: Optional[Dict[str, str]], desired: Dict[
     return (current.get("provider"), current.get("namespace")) != (desired["provider"], desired["namespace"])
 
 
-def _meta(obj: Obj) -> Obj:
-    return obj.get("metadata") or {}
+def _meta(obj: Optional[Obj]) -> Obj:
+    return (obj or {}).get("metadata") or {}
+
+
+def _present(value: Optional[str], what: str) -> str:
+    """A value the record's rules guarantee; a BridgeError, not a None further on, if one ever lacks it."""
+    if not value:
+        raise BridgeError(f"the cluster type record has no {what}")
+    return value
 
 
 # -- Kubernetes side ------------------------------------------------------------
@@ -234,15 +241,15 @@ def set_cluster_type(ovirt: Any, kube: Any, *, engine_url: str, cluster: str, cl
         validate_namespace(namespace)
     if cluster_type == "kubevirt":
         desired_state(cluster_type, provider, namespace, milestone)  # input errors before any lookup
-        validate_name(provider)
+        validate_name(_present(provider, "provider"))
     found = ovirt.cluster(cluster)
     cluster_id, cluster_name = str(found.id), str(found.name)
     if cluster_type == "kubevirt":
-        load_provider(kube, provider, namespace)
+        load_provider(kube, _present(provider, "provider"), _present(namespace, "namespace"))
     records = find_records(kube, cluster_id, namespace)
     current_obj = pick_current(records)
     current = dict(current_obj.get("data") or {}) if current_obj else None
-    current_ns = _meta(current_obj).get("namespace") if current_obj else None
+    current_ns: Optional[str] = _meta(current_obj).get("namespace")
     warnings: List[str] = []
 
     if cluster_type == "legacy" and current_obj is None:
@@ -251,10 +258,10 @@ def set_cluster_type(ovirt: Any, kube: Any, *, engine_url: str, cluster: str, cl
         return {"changed": False, "cluster": record, "event": None, "warnings": warnings,
                 "diff": {"before": {}, "after": {}}}
 
-    target_ns = namespace if cluster_type == "kubevirt" else current_ns
+    target_ns = _present(namespace if cluster_type == "kubevirt" else current_ns, "namespace")
     desired = desired_state(cluster_type, provider, target_ns, milestone)
-    if leaving_kubevirt_placement(current, desired):
-        old_ns = current_ns or current.get("namespace")
+    if current is not None and leaving_kubevirt_placement(current, desired):
+        old_ns = _present(current_ns or current.get("namespace"), "namespace")
         still = running_vmis(kube, old_ns, cluster_id)
         if still and wait and not check_mode:
             still = wait_vmis_gone(kube, old_ns, cluster_id, wait_timeout)
@@ -344,10 +351,10 @@ def cluster_types(ovirt: Any, kube: Any, *, cluster: Optional[str] = None,
         cid = str(found.id)
         current = pick_current(by_cluster.get(cid, []))
         record = view(current.get("data") if current else None, cid, str(found.name))
-        ns = _meta(current).get("namespace") if current else None
+        ns = str(_meta(current).get("namespace") or "")
         in_kubevirt = [vm for vm in kubevirt_vms.get(ns, []) if (_meta(vm).get("labels") or {}).get(CLUSTER_ID_LABEL) == cid]
         kubevirt_ids = {(_meta(vm).get("labels") or {}).get(VM_ID_LABEL) for vm in in_kubevirt}
-        kubevirt_names = {_meta(vm).get("name") for vm in in_kubevirt}
+        kubevirt_names = {str(_meta(vm).get("name")) for vm in in_kubevirt}
         legacy_runtime = []
         for vm in vms_by_cluster.get(cid, []):
             if status_of(vm) in ("down", ""):
