@@ -33,8 +33,16 @@ options:
   cluster:
     description:
       - The oVirt cluster's name or id.
+      - Exactly one of O(cluster) and O(clusters) is required.
     type: str
-    required: true
+  clusters:
+    description:
+      - Several oVirt clusters (names or ids) given the same type, provider, namespace and milestone in one task.
+      - Each is set as with O(cluster), one after another; a cluster that fails is named with its reason in the
+        task's failure, and the others are set all the same.
+      - Exactly one of O(cluster) and O(clusters) is required.
+    type: list
+    elements: str
   type:
     description:
       - The cluster's type.
@@ -97,6 +105,14 @@ EXAMPLES = r"""
     namespace: vms
     milestone: 1
 
+- name: Three clusters to milestone 2 in one task
+  ovirt_kubevirt.bridge.cluster_type:
+    clusters: [kv-a, kv-b, kv-c]
+    type: kubevirt
+    provider: kv1
+    namespace: vms
+    milestone: 2
+
 - name: Back to oVirt, once the VMs running in KubeVirt are stopped or moved
   ovirt_kubevirt.bridge.cluster_type:
     cluster: kv-b
@@ -108,7 +124,7 @@ EXAMPLES = r"""
 RETURN = r"""
 cluster:
   description: The cluster's record (what it would be, in check mode).
-  returned: success
+  returned: success, with O(cluster)
   type: dict
   contains:
     name:
@@ -153,7 +169,7 @@ cluster:
       sample: "2026-01-05T10:00:00Z"
 event:
   description: The oVirt event auditing the current revision; null for a cluster that was never switched.
-  returned: success
+  returned: success, with O(cluster)
   type: dict
   contains:
     custom_id:
@@ -164,6 +180,26 @@ event:
       description: Whether this run posted it (or would, in check mode).
       type: bool
       sample: true
+results:
+  description: With O(clusters), one entry per cluster, in the order given.
+  returned: with O(clusters)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The cluster as O(clusters) names it.
+      type: str
+      sample: kv-a
+    changed:
+      description: Whether this cluster's record or event changed (or would, in check mode).
+      type: bool
+      sample: true
+    cluster:
+      description: The cluster's record, as RV(cluster) describes it.
+      type: dict
+    event:
+      description: The oVirt event auditing the current revision, as RV(event) describes it.
+      type: dict
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
@@ -173,7 +209,8 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records impo
 def main() -> None:
     module = create_module(
         {
-            "cluster": {"type": "str", "required": True},
+            "cluster": {"type": "str"},
+            "clusters": {"type": "list", "elements": "str"},
             "type": {"type": "str", "required": True, "choices": ["legacy", "kubevirt"]},
             "provider": {"type": "str"},
             "namespace": {"type": "str"},
@@ -182,12 +219,14 @@ def main() -> None:
             "wait_timeout": {"type": "int", "default": 300},
         },
         required_if=[("type", "kubevirt", ("provider", "namespace"))],
+        mutually_exclusive=[("cluster", "clusters")],
+        required_one_of=[("cluster", "clusters")],
     )
     p = module.params
-    run_module(module, lambda session: registry.set_cluster_type(
-        session.ovirt, session.kube, engine_url=p["auth"]["url"], cluster=p["cluster"], cluster_type=p["type"],
-        provider=p["provider"], namespace=p["namespace"], milestone=p["milestone"], wait=p["wait"],
-        wait_timeout=p["wait_timeout"], check_mode=module.check_mode))
+    run_module(module, lambda session: registry.set_cluster_types(
+        session.ovirt, session.kube, p["clusters"] or [p["cluster"]], single=p["clusters"] is None,
+        engine_url=p["auth"]["url"], cluster_type=p["type"], provider=p["provider"], namespace=p["namespace"],
+        milestone=p["milestone"], wait=p["wait"], wait_timeout=p["wait_timeout"], check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

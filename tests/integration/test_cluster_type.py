@@ -146,6 +146,25 @@ def test_switch_to_kubevirt_records_the_type_and_posts_one_event(lab, kube, ovir
     assert len(bridge_events(ovirt, cid)) == events_before + 1
 
 
+def test_clusters_sets_each_in_one_task_and_a_failure_names_its_cluster(lab, kube, provider_ns, cluster_ids, tmp_path):
+    args = kubevirt_args(provider_ns)
+    args["clusters"] = [args.pop("cluster"), "legacy-a"]
+    out = ok(run_module(lab, tmp_path, "cluster_type", args, diff=True))
+    assert out["changed"] is True and "cluster" not in out
+    assert [(r["name"], r["changed"], r["cluster"]["type"]) for r in out["results"]] == [
+        ("kv-b", True, "kubevirt"), ("legacy-a", True, "kubevirt")]
+    for name in ("kv-b", "legacy-a"):
+        (record,) = record_of(kube, cluster_ids[name])
+        assert (record["data"]["type"], record["data"]["milestone"]) == ("kubevirt", "1")
+    assert set(out["diff"]["after"]) == {"kv-b", "legacy-a"}
+    assert ok(run_module(lab, tmp_path, "cluster_type", args))["changed"] is False
+
+    failed = run_module(lab, tmp_path, "cluster_type", dict(args, clusters=["no-such-cluster", "kv-b"], milestone=2))
+    assert failed["failed"] is True
+    assert "1 of 2 cluster(s) failed: no-such-cluster: " in failed["msg"], failed["msg"]
+    assert record_of(kube, cluster_ids["kv-b"])[0]["data"]["milestone"] == "2"  # the others are set all the same
+
+
 def test_rerun_changes_nothing_writes_nothing_and_posts_nothing(lab, kube, ovirt, provider_ns, cluster_ids, tmp_path):
     cid = cluster_ids["kv-b"]
     ok(run_module(lab, tmp_path, "cluster_type", kubevirt_args(provider_ns)))

@@ -31,7 +31,9 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.error
     ApiError,
     BridgeError,
     ConflictError,
+    Failure,
     InputError,
+    ItemsFailed,
     NotFoundError,
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubevirt_api import KUBEVIRT_API
@@ -295,6 +297,37 @@ def set_cluster_type(ovirt: Any, kube: Any, *, engine_url: str, cluster: str, cl
             "event": {"custom_id": custom_id, "posted": bool(posted)}, "warnings": warnings,
             "diff": {"before": before or {}, "after": after}}
 
+
+
+def set_cluster_types(ovirt: Any, kube: Any, clusters: Sequence[str], *, single: bool, **settings: Any) -> Obj:
+    """set_cluster_type for each cluster in turn; ``single`` keeps the one-cluster result as it is.
+
+    A cluster that fails does not stop the others; then the whole call fails
+    with ItemsFailed, naming each failed cluster with its reason.
+    """
+    if single:
+        (cluster,) = clusters
+        return set_cluster_type(ovirt, kube, cluster=cluster, **settings)
+    if not clusters:
+        raise InputError("clusters is empty: name at least one oVirt cluster")
+    results: List[Obj] = []
+    warnings: List[str] = []
+    failures: List[Failure] = []
+    diff: Obj = {"before": {}, "after": {}}
+    for cluster in dict.fromkeys(clusters):
+        try:
+            one = set_cluster_type(ovirt, kube, cluster=cluster, **settings)
+        except BridgeError as exc:
+            failures.append(Failure(cluster, str(exc)))
+            continue
+        warnings += one.get("warnings", [])
+        diff["before"][cluster], diff["after"][cluster] = one["diff"]["before"], one["diff"]["after"]
+        results.append({"name": cluster, "changed": one["changed"], "cluster": one["cluster"], "event": one["event"]})
+    outcome = {"changed": any(r["changed"] for r in results), "results": results, "warnings": warnings, "diff": diff}
+    if failures:
+        raise ItemsFailed(failures, len(dict.fromkeys(clusters)), "cluster(s)", changed=outcome["changed"],
+                          results=results)
+    return outcome
 
 def _drop_superseded(kube: Any, records: Sequence[Obj], target_ns: str, warnings: List[str]) -> None:
     """Delete a cluster's records left in other namespaces once the new one is written."""
