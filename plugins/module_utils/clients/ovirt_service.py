@@ -24,6 +24,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.error
     InputError,
     NotFoundError,
 )
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import OvirtApi
 
 T = TypeVar("T")
 EVENT_ORIGIN = "ovirt_kubevirt"
@@ -49,7 +50,7 @@ class OvirtService:
         self.logout = logout
         self.system = connection.system_service()
 
-    def _call(self, what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self, what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except self.sdk.NotFoundError as exc:
@@ -79,7 +80,7 @@ class OvirtService:
     def _find(self, collection: Any, kind: str, name_or_id: str, **kwargs: Any) -> Any:
         if not name_or_id:
             raise InputError(f"no {kind} named: give its name or id")
-        found = self._call(f"looking up {kind} {name_or_id!r}", collection.list,
+        found = self.call(f"looking up {kind} {name_or_id!r}", collection.list,
                            search=f"name={_search_value(name_or_id)}", **kwargs)
         matches = [obj for obj in found if obj.name == name_or_id]
         if not matches:
@@ -87,7 +88,7 @@ class OvirtService:
                 # Only an id may become part of the URL: a name like '../hosts/<id>' must not reach another object.
                 raise NotFoundError(f"the oVirt engine has no {kind} named or with id {name_or_id!r}")
             try:
-                return self._call(f"looking up {kind} {name_or_id!r}", collection.service(name_or_id).get, **kwargs)
+                return self.call(f"looking up {kind} {name_or_id!r}", collection.service(name_or_id).get, **kwargs)
             except (NotFoundError, ApiError):
                 raise NotFoundError(f"the oVirt engine has no {kind} named or with id {name_or_id!r}") from None
         if len(matches) > 1:
@@ -95,19 +96,19 @@ class OvirtService:
         return matches[0]
 
     def clusters(self) -> List[Any]:
-        return self._call("listing clusters", self.system.clusters_service().list)
+        return self.call("listing clusters", self.system.clusters_service().list)
 
     def hosts(self, cluster_name: Optional[str] = None) -> List[Any]:
         search = f"cluster={_search_value(cluster_name)}" if cluster_name else None
-        return self._call("listing hosts", self.system.hosts_service().list, search=search)
+        return self.call("listing hosts", self.system.hosts_service().list, search=search)
 
     def vms(self, cluster_name: Optional[str] = None, all_content: bool = False) -> List[Any]:
         search = f"cluster={_search_value(cluster_name)}" if cluster_name else None
-        return self._call("listing VMs", self.system.vms_service().list, search=search, all_content=all_content)
+        return self.call("listing VMs", self.system.vms_service().list, search=search, all_content=all_content)
 
     # -- events ---------------------------------------------------------------
     def event_exists(self, custom_id: int) -> bool:
-        events = self._call("reading events", self.system.events_service().list,
+        events = self.call("reading events", self.system.events_service().list,
                             search=f"origin={EVENT_ORIGIN} and custom_event_id={custom_id}")
         return any(e.origin == EVENT_ORIGIN and e.custom_id == custom_id for e in events)
 
@@ -138,7 +139,7 @@ class OvirtService:
             vm=types.Vm(id=vm_id) if vm_id else None,
         )
         try:
-            self._call("posting an event", self.system.events_service().add, event)
+            self.call("posting an event", self.system.events_service().add, event)
         except (ConflictError, ApiError) as exc:
             # The engine answers 400 when (origin, custom_id) exists: posted before
             # (a replay) or by a concurrent writer. One call per new event, then.
@@ -153,26 +154,26 @@ class OvirtService:
         if status_of(host) == "maintenance":
             return False
         service = self.system.hosts_service().host_service(host.id)
-        self._call(f"moving host {host.name} to maintenance", service.deactivate, reason=reason)
+        self.call(f"moving host {host.name} to maintenance", service.deactivate, reason=reason)
         return True
 
     def activate_host(self, host: Any) -> bool:
         if status_of(host) == "up":
             return False
         service = self.system.hosts_service().host_service(host.id)
-        self._call(f"activating host {host.name}", service.activate)
+        self.call(f"activating host {host.name}", service.activate)
         return True
 
     # -- VMs ------------------------------------------------------------------
     def vm_action(self, vm: Any, action: str, **kwargs: Any) -> None:
         service = self.system.vms_service().vm_service(vm.id)
-        self._call(f"{action} of VM {vm.name}", getattr(service, action), **kwargs)
+        self.call(f"{action} of VM {vm.name}", getattr(service, action), **kwargs)
 
     def vm_service(self, vm_id: str) -> Any:
         return self.system.vms_service().vm_service(vm_id)
 
     def templates(self) -> List[Any]:
-        return self._call("listing templates", self.system.templates_service().list)
+        return self.call("listing templates", self.system.templates_service().list)
 
     def add_vm(self, name: str, cluster_id: str, template_id: str, memory_mib: int, cpus: int,
                description: Optional[str] = None, high_availability: bool = False) -> Any:
@@ -182,12 +183,12 @@ class OvirtService:
                       memory=memory_mib * 2**20, description=description,
                       cpu=types.Cpu(topology=types.CpuTopology(sockets=cpus, cores=1, threads=1)),
                       high_availability=types.HighAvailability(enabled=high_availability))
-        return self._call(f"creating VM {name}", self.system.vms_service().add, vm)
+        return self.call(f"creating VM {name}", self.system.vms_service().add, vm)
 
     def update_vm(self, vm: Any, memory_mib: int, cpus: int) -> Any:
         types = self.sdk.types
         change = types.Vm(memory=memory_mib * 2**20, cpu=types.Cpu(topology=types.CpuTopology(sockets=cpus, cores=1, threads=1)))
-        return self._call(f"updating VM {vm.name}", self.vm_service(vm.id).update, change)
+        return self.call(f"updating VM {vm.name}", self.vm_service(vm.id).update, change)
 
     def close(self) -> None:
         try:
@@ -206,8 +207,8 @@ def host_summary(host: Any) -> Dict[str, Any]:
     return {"id": host.id, "name": host.name, "status": status_of(host)}
 
 
-def run_parallel(ovirt: "OvirtService", calls: Sequence[Callable[["OvirtService"], T]],
-                 connect: Optional[Callable[[], "OvirtService"]], max_workers: int
+def run_parallel(ovirt: OvirtApi, calls: Sequence[Callable[[OvirtApi], T]],
+                 connect: Optional[Callable[[], OvirtApi]], max_workers: int
                  ) -> List[Tuple[Optional[T], Optional[Exception]]]:
     """Each call on one of up to ``max_workers`` engine connections (``ovirt`` and ones ``connect`` opens).
 
@@ -218,11 +219,11 @@ def run_parallel(ovirt: "OvirtService", calls: Sequence[Callable[["OvirtService"
     """
     workers = max(1, min(max_workers, len(calls))) if connect else 1
     extra = [connect() for _worker in range(workers - 1)] if connect else []
-    pool: "queue.Queue[OvirtService]" = queue.Queue()
+    pool: "queue.Queue[OvirtApi]" = queue.Queue()
     for service in [ovirt] + extra:
         pool.put(service)
 
-    def guarded(call: Callable[["OvirtService"], T]) -> Tuple[Optional[T], Optional[Exception]]:
+    def guarded(call: Callable[[OvirtApi], T]) -> Tuple[Optional[T], Optional[Exception]]:
         service = pool.get()
         try:
             return call(service), None

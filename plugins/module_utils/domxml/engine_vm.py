@@ -16,6 +16,7 @@ import dataclasses
 from typing import Any, Dict, List, Literal, Mapping, Optional
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import OvirtApi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build import (
     engine_disk_path,
     engine_lease,
@@ -89,36 +90,36 @@ def _list(service_call: Any) -> List[Any]:
         return []
 
 
-def read_vm(ovirt: Any, name_or_id: str) -> OvirtVm:
+def read_vm(ovirt: OvirtApi, name_or_id: str) -> OvirtVm:
     """Read a VM and the objects its configuration refers to (OvirtService I/O)."""
     vm = ovirt.vm(name_or_id, all_content=True)
     system = ovirt.system
     vm_service = system.vms_service().vm_service(vm.id)
-    cluster = ovirt._call("reading the VM's cluster", system.clusters_service().cluster_service(vm.cluster.id).get)
-    attachments = ovirt._call("reading disk attachments", vm_service.disk_attachments_service().list)
+    cluster = ovirt.call("reading the VM's cluster", system.clusters_service().cluster_service(vm.cluster.id).get)
+    attachments = ovirt.call("reading disk attachments", vm_service.disk_attachments_service().list)
     disks_service = system.disks_service()
     for attachment in attachments:
-        attachment.disk = ovirt._call(f"reading disk {attachment.disk.id}", disks_service.disk_service(attachment.disk.id).get)
+        attachment.disk = ovirt.call(f"reading disk {attachment.disk.id}", disks_service.disk_service(attachment.disk.id).get)
     domains: Dict[str, str] = {}
     for attachment in attachments:
         for domain in attachment.disk.storage_domains or []:
             if domain.id not in domains:
-                domains[domain.id] = domain.name or ovirt._call(
+                domains[domain.id] = domain.name or ovirt.call(
                     "reading a storage domain", system.storage_domains_service().storage_domain_service(domain.id).get).name
-    nics = ovirt._call("reading NICs", vm_service.nics_service().list)
+    nics = ovirt.call("reading NICs", vm_service.nics_service().list)
     profiles: Dict[str, Any] = {}
     networks: Dict[str, Any] = {}
     for nic in nics:
         profile_id = nic.vnic_profile.id if nic.vnic_profile else None
         if profile_id and profile_id not in profiles:
-            profiles[profile_id] = ovirt._call("reading a vNIC profile", system.vnic_profiles_service().profile_service(profile_id).get)
+            profiles[profile_id] = ovirt.call("reading a vNIC profile", system.vnic_profiles_service().profile_service(profile_id).get)
             network_id = profiles[profile_id].network.id if profiles[profile_id].network else None
             if network_id and network_id not in networks:
-                networks[network_id] = ovirt._call("reading a network", system.networks_service().network_service(network_id).get)
+                networks[network_id] = ovirt.call("reading a network", system.networks_service().network_service(network_id).get)
     pinned = (vm.placement_policy.hosts or []) if vm.placement_policy else []
     host_names = {}
     for host in pinned:
-        host_names[host.id] = host.name or ovirt._call("reading a pinned host", system.hosts_service().host_service(host.id).get).name
+        host_names[host.id] = host.name or ovirt.call("reading a pinned host", system.hosts_service().host_service(host.id).get).name
     return OvirtVm(
         vm=vm,
         cluster=cluster,
@@ -317,7 +318,7 @@ def ovirt_dynamic(vm: Any) -> Dict[str, Any]:
     return dynamic
 
 
-def ovirt_representation(ovirt: Any, vm_name: str, scheduling: Optional[Mapping[str, Any]],
+def ovirt_representation(ovirt: OvirtApi, vm_name: str, scheduling: Optional[Mapping[str, Any]],
                          configuration_format: str) -> Dict[str, Any]:
     """The representation of a VM read from the oVirt engine; the caller's overrides win."""
     data = read_vm(ovirt, vm_name)

@@ -22,6 +22,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubev
     KUBEVIRT_API,
     SUBRESOURCES,
 )
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 VMI_DELETE_TIMEOUT_S = 60.0
@@ -72,7 +73,7 @@ def by_name(items: Sequence[Mapping[str, Any]]) -> Dict[str, Dict[str, Any]]:
     return {str((i.get("metadata") or {}).get("name")): dict(i) for i in items}
 
 
-def plan_targets(ovirt: Any, kube: Any, names: Sequence[str]) -> Tuple[List[Target], List[Any], List[Any]]:
+def plan_targets(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str]) -> Tuple[List[Target], List[Any], List[Any]]:
     """Resolve every named VM and its cluster's type; unknown VMs fail before anything is written."""
     if not names:
         raise InputError("vms is empty: name at least one VM")
@@ -107,7 +108,7 @@ def _start_queued(vm: Optional[Mapping[str, Any]]) -> bool:
     return any(r.get("action") == "Start" for r in requests)
 
 
-def start_fresh(kube: Any, namespace: str, name: str, run_strategy: Optional[str], has_vmi: bool) -> None:
+def start_fresh(kube: KubeApi, namespace: str, name: str, run_strategy: Optional[str], has_vmi: bool) -> None:
     """Start a VirtualMachine on a new VMI; an old (finished or stuck) VMI is deleted first and seen gone."""
     if has_vmi:
         kube.delete(KUBEVIRT_API, "VirtualMachineInstance", name, namespace)

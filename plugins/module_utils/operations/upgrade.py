@@ -29,6 +29,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.error
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubevirt_api import KUBEVIRT_API
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import kubernetes_name
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.quantities import millicores, parse_quantity
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.engine_vm import ovirt_representation
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt import vm_manifest
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider, registry
@@ -98,7 +99,7 @@ class _Cluster:
                 "warnings": self.warnings, "vms": self.vms, "capacity": self.capacity}
 
 
-def preflight(ovirt: Any, kube: Any, *, datacenter: str, targets: Mapping[str, Any], provider_name: str,
+def preflight(ovirt: OvirtApi, kube: KubeApi, *, datacenter: str, targets: Mapping[str, Any], provider_name: str,
               namespace: str, storage_map: Mapping[str, Any], network_map: Mapping[str, Any],
               node_map: Optional[Mapping[str, str]] = None, connect: Optional[Callable[[], Any]] = None,
               max_workers: int = 4) -> Obj:
@@ -148,14 +149,14 @@ def preflight(ovirt: Any, kube: Any, *, datacenter: str, targets: Mapping[str, A
             "changes": [p["name"] for p in plans if p["change"] != "none"]}
 
 
-def _nodes(kube: Any) -> List[Obj]:
+def _nodes(kube: KubeApi) -> List[Obj]:
     try:
         return kube.list("v1", "Node")[0]
     except BridgeError:
         return []
 
 
-def _vmis(kube: Any, namespace: str) -> List[Obj]:
+def _vmis(kube: KubeApi, namespace: str) -> List[Obj]:
     try:
         return kube.list(KUBEVIRT_API, "VirtualMachineInstance", namespace)[0]
     except (NotFoundError, BridgeError):
@@ -181,7 +182,7 @@ def _reading(name: str) -> Callable[[Any], Dict[str, Any]]:
     return lambda svc: ovirt_representation(svc, name, None, "hybrid")
 
 
-def _check_vms(plan: _Cluster, ovirt: Any, namespace: str, storage_map: Mapping[str, Any],
+def _check_vms(plan: _Cluster, ovirt: OvirtApi, namespace: str, storage_map: Mapping[str, Any],
                network_map: Mapping[str, Any], node_of: Mapping[str, str], vmis: set,
                connect: Optional[Callable[[], Any]], max_workers: int) -> None:
     totals = {"memory": 0, "millicores": 0}
@@ -279,7 +280,7 @@ def dump_json(plan: Mapping[str, Any]) -> str:
 
 # -- runtime snapshots ---------------------------------------------------------------
 
-def snapshot(ovirt: Any, kube: Any, datacenter: str) -> Dict[str, Obj]:
+def snapshot(ovirt: OvirtApi, kube: KubeApi, datacenter: str) -> Dict[str, Obj]:
     """Every running VM of the datacenter: where it runs, on which host or node, since when."""
     dc = ovirt.datacenter(datacenter)
     cluster_ids = {str(c.id) for c in ovirt.clusters()
@@ -342,7 +343,7 @@ def plan_result(plan: Dict[str, Any], report_dir: Optional[str]) -> Dict[str, An
     return result
 
 
-def runtime_info(ovirt: Any, kube: Any, datacenter: str, compare_to: Optional[Mapping[str, Obj]],
+def runtime_info(ovirt: OvirtApi, kube: KubeApi, datacenter: str, compare_to: Optional[Mapping[str, Obj]],
                  fail_on_change: bool) -> Dict[str, Any]:
     """vm_runtime_info's result: where each VM runs; with ``compare_to``, which running VMs were disturbed since."""
     vms = snapshot(ovirt, kube, datacenter)

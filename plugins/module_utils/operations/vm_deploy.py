@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import run_parallel, status_of
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError, Failure, InputError, ItemsFailed
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run
 
 STATES = ("present", "running")
@@ -78,7 +79,7 @@ def _size(vm: Any) -> tuple:
     return int((vm.memory or 0) // MIB), int(cpus)
 
 
-def deploy(ovirt: Any, kube: Any, items: Sequence[Mapping[str, Any]], *, storage_map: Mapping[str, Any],
+def deploy(ovirt: OvirtApi, kube: KubeApi, items: Sequence[Mapping[str, Any]], *, storage_map: Mapping[str, Any],
            network_map: Mapping[str, Any], node_map: Optional[Mapping[str, str]] = None,
            connect: Optional[Callable[[], Any]] = None, max_workers: int = 4, check_mode: bool = False) -> Obj:
     """Converge every declared VM; ``connect`` opens more engine connections for parallel writes."""

@@ -38,6 +38,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.namin
     is_dns1123_label,
     kubernetes_name,
 )
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model import vm_state
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import targets
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider
@@ -63,7 +64,7 @@ class OperationRefused(BridgeError):
 
 @dataclasses.dataclass
 class Context:
-    kube: Any
+    kube: KubeApi
     name: str
     namespace: str
     kubernetes_name: str
@@ -446,7 +447,7 @@ def _remember(ctx: Context, operation: str) -> None:
 
 # -- entry point --------------------------------------------------------------------------
 
-def operate(ovirt: Any, kube: Any, vm_name: str, operation: str, *, params: Optional[Mapping[str, Any]] = None,
+def operate(ovirt: OvirtApi, kube: KubeApi, vm_name: str, operation: str, *, params: Optional[Mapping[str, Any]] = None,
             timeout_s: float = DEFAULT_TIMEOUT_S, check_mode: bool = False) -> Obj:
     if operation not in HANDLERS:
         raise InputError(f"unknown operation {operation!r}; use one of {', '.join(OPERATIONS)}")

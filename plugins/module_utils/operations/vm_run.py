@@ -31,6 +31,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubev
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import kubernetes_name
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.quantities import parse_quantity
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.engine_vm import ovirt_representation
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.vm_manifest import representation_to_vm
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations.targets import (
@@ -124,7 +125,7 @@ class Maps:
     node: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
-def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping[str, Any],
+def run_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], *, storage_map: Mapping[str, Any],
             network_map: Mapping[str, Any], policy: str = scheduler.DEFAULT_POLICY,
             node_map: Optional[Mapping[str, str]] = None, host_device_map: Optional[Mapping[str, str]] = None,
             exclude_hosts: Optional[Mapping[str, Sequence[str]]] = None,
@@ -172,7 +173,7 @@ def run_vms(ovirt: Any, kube: Any, names: Sequence[str], *, storage_map: Mapping
     }
 
 
-def _read_representations(ovirt: Any, targets: Sequence[Target],
+def _read_representations(ovirt: OvirtApi, targets: Sequence[Target],
                           connect: Optional[Callable[[], Any]], max_workers: int) -> None:
     """Every target's representation, read from the engine over up to ``max_workers`` connections."""
     calls = [lambda svc, name=t.name: ovirt_representation(svc, name, None, "hybrid") for t in targets]
@@ -187,7 +188,7 @@ def _before(target: Target) -> str:
     return f"kubevirt VMI {phase}" if phase else f"oVirt status {status_of(target.vm)}"
 
 
-def _schedule(ovirt: Any, kube: Any, targets: Sequence[Target], all_vms: Sequence[Any], hosts: Sequence[Any],
+def _schedule(ovirt: OvirtApi, kube: KubeApi, targets: Sequence[Target], all_vms: Sequence[Any], hosts: Sequence[Any],
               namespaces: Sequence[str], policy: str, maps: Maps, exclude_hosts: Mapping[str, Sequence[str]]) -> None:
     """oVirt-side scheduling of every VM to start, as one batch per cluster; then their manifests."""
     vmis = _all_vmis(kube, namespaces)
@@ -212,7 +213,7 @@ def _schedule(ovirt: Any, kube: Any, targets: Sequence[Target], all_vms: Sequenc
             target.manifest = _manifest(target, maps)
 
 
-def allocatable_pods(kube: Any) -> Dict[str, int]:
+def allocatable_pods(kube: KubeApi) -> Dict[str, int]:
     """Each node's allocatable pod count (a kubelet takes 110 by default)."""
     found = {}
     for node in kube.list("v1", "Node")[0]:
@@ -222,7 +223,7 @@ def allocatable_pods(kube: Any) -> Dict[str, int]:
     return found
 
 
-def _all_vmis(kube: Any, namespaces: Sequence[str]) -> List[Dict[str, Any]]:
+def _all_vmis(kube: KubeApi, namespaces: Sequence[str]) -> List[Dict[str, Any]]:
     """VMIs on every node (the load of the hosts), or only our namespaces' without cluster-wide read access."""
     try:
         return kube.list(KUBEVIRT_API, "VirtualMachineInstance")[0]
@@ -271,12 +272,12 @@ def _manifest(target: Target, maps: Maps, nodes: Optional[Sequence[str]] = None)
     return manifest
 
 
-def _start_legacy(ovirt: Any, targets: Sequence[Target]) -> None:
+def _start_legacy(ovirt: OvirtApi, targets: Sequence[Target]) -> None:
     for target in targets:
         ovirt.vm_action(target.vm, "start")
 
 
-def _apply_kubevirt(kube: Any, targets: Sequence[Target], max_workers: int) -> None:
+def _apply_kubevirt(kube: KubeApi, targets: Sequence[Target], max_workers: int) -> None:
     calls = [lambda t=t: _apply_one(kube, t) for t in targets]
     failures = [(t, err) for t, (_res, err) in zip(targets, kube.run_batch(calls, max_workers), strict=True) if err is not None]
     if failures:
@@ -285,7 +286,7 @@ def _apply_kubevirt(kube: Any, targets: Sequence[Target], max_workers: int) -> N
                           failed=[target.name for target, _error in failures])
 
 
-def _apply_one(kube: Any, target: Target) -> None:
+def _apply_one(kube: KubeApi, target: Target) -> None:
     manifest = target.manifest or {}
     ns, name = target.kubevirt_names()
     created = False

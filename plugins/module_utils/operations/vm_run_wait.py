@@ -26,6 +26,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovir
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubevirt_api import KUBEVIRT_API
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import kubernetes_name
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations.targets import (
     by_name,
     host_name,
@@ -65,7 +66,7 @@ def seconds_to_running(vmi: Mapping[str, Any]) -> Optional[float]:
     return max(0.0, (running - created).total_seconds())
 
 
-def _events(kube: Any, namespace: str, name: str) -> List[Dict[str, Any]]:
+def _events(kube: KubeApi, namespace: str, name: str) -> List[Dict[str, Any]]:
     try:
         items, _rv = kube.list("v1", "Event", namespace, field_selector=f"involvedObject.name={name}")
     except BridgeError:
@@ -75,7 +76,7 @@ def _events(kube: Any, namespace: str, name: str) -> List[Dict[str, Any]]:
              "object": (e.get("involvedObject") or {}).get("kind")} for e in items[-EVENTS_PER_VM:]]
 
 
-def _kubevirt_result(kube: Any, name: str, namespace: str, k8s_name: str, vmi: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+def _kubevirt_result(kube: KubeApi, name: str, namespace: str, k8s_name: str, vmi: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     status = (vmi or {}).get("status") or {}
     phase = status.get("phase")
     result: Dict[str, Any] = {"name": name, "runtime": "kubevirt", "namespace": namespace, "phase": phase or "NoVMI",
@@ -104,7 +105,7 @@ def _reason(result: Mapping[str, Any]) -> str:
     return f"reached phase {result['phase']}"
 
 
-def _wait_legacy(ovirt: Any, targets: Sequence[Any], hosts: Sequence[Any], deadline: float) -> Dict[str, Dict[str, Any]]:
+def _wait_legacy(ovirt: OvirtApi, targets: Sequence[Any], hosts: Sequence[Any], deadline: float) -> Dict[str, Dict[str, Any]]:
     results: Dict[str, Dict[str, Any]] = {}
     pending = {t.name: t for t in targets}
     started = time.monotonic()
@@ -128,7 +129,7 @@ def _wait_legacy(ovirt: Any, targets: Sequence[Any], hosts: Sequence[Any], deadl
 class _Follow:
     """One namespace's VMs: watch each attempt, record it, rerun milestone-2 VMs within the budget."""
 
-    def __init__(self, ovirt: Any, kube: Any, namespace: str, pairs: Sequence[Any], timeout_s: float,
+    def __init__(self, ovirt: OvirtApi, kube: KubeApi, namespace: str, pairs: Sequence[Any], timeout_s: float,
                  max_attempts: int, health: Mapping[str, Any], ovirt_lock: threading.Lock,
                  check_mode: bool = False) -> None:
         self.ovirt, self.kube, self.namespace = ovirt, kube, namespace
@@ -265,7 +266,7 @@ class _Follow:
         start_fresh(self.kube, self.namespace, k8s_name, vm["spec"].get("runStrategy"), vmi is not None)
 
 
-def wait_vms(ovirt: Any, kube: Any, names: Sequence[str], timeout_s: float,
+def wait_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], timeout_s: float,
              max_attempts: int = rerun.DEFAULT_MAX_ATTEMPTS, health: Optional[Mapping[str, Any]] = None,
              check_mode: bool = False) -> Dict[str, Any]:
     """Wait for every VM; milestone-2 VMs are rerun on other nodes within ``max_attempts``."""

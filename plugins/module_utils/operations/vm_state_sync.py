@@ -30,6 +30,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common impor
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError, NotFoundError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubevirt_api import KUBEVIRT_API
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import kubernetes_name
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model import vm_state
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
@@ -77,7 +78,7 @@ def encode_reported(sequence: int, state: Mapping[str, Any]) -> str:
 
 
 class Sync:
-    def __init__(self, ovirt: Any, kube: Any, tracked: Sequence[Tracked], host_ids: Mapping[str, str],
+    def __init__(self, ovirt: OvirtApi, kube: KubeApi, tracked: Sequence[Tracked], host_ids: Mapping[str, str],
                  check_mode: bool, max_changes: int) -> None:
         self.ovirt, self.kube = ovirt, kube
         self.by_key = {(t.namespace, t.kubernetes_name): t for t in tracked}
@@ -154,7 +155,7 @@ class Sync:
             stop.set()
 
 
-def _select(ovirt: Any, kube: Any, vms: Optional[Sequence[str]], clusters: Optional[Sequence[str]],
+def _select(ovirt: OvirtApi, kube: KubeApi, vms: Optional[Sequence[str]], clusters: Optional[Sequence[str]],
             warnings: List[str]) -> List[Tracked]:
     records = {cid: r for cid, r in registry.current_records(kube).items() if r.get("type") == "kubevirt"}
     all_clusters = {str(c.id): str(c.name) for c in ovirt.clusters()}
@@ -188,7 +189,7 @@ def _select(ovirt: Any, kube: Any, vms: Optional[Sequence[str]], clusters: Optio
     return tracked
 
 
-def sync_states(ovirt: Any, kube: Any, *, vms: Optional[Sequence[str]] = None,
+def sync_states(ovirt: OvirtApi, kube: KubeApi, *, vms: Optional[Sequence[str]] = None,
                 clusters: Optional[Sequence[str]] = None, node_map: Optional[Mapping[str, str]] = None,
                 follow: bool = False, duration_s: float = 0.0, max_changes: int = DEFAULT_MAX_CHANGES,
                 check_mode: bool = False) -> Obj:

@@ -32,6 +32,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovir
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import ConflictError, NotFoundError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.labels import PREFIX
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import event_custom_id
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 
 Obj = Dict[str, Any]
 
@@ -196,14 +197,14 @@ def summary(node_name: str, node: Obj, now: datetime.datetime, window_s: float) 
 
 # -- Kubernetes side ------------------------------------------------------------
 
-def _read_node(kube: Any, node: str) -> Obj:
+def _read_node(kube: KubeApi, node: str) -> Obj:
     found = kube.get("v1", "Node", node)
     if found is None:
         raise NotFoundError(f"Kubernetes has no node named {node!r}")
     return found
 
 
-def _update_node(kube: Any, node: str, mutate: Any, check_mode: bool) -> Tuple[Obj, bool]:
+def _update_node(kube: KubeApi, node: str, mutate: Any, check_mode: bool) -> Tuple[Obj, bool]:
     """Apply ``mutate`` (returns the node or None) through a guarded update; check mode only plans."""
     if check_mode:
         current = _read_node(kube, node)
@@ -219,19 +220,19 @@ def _update_node(kube: Any, node: str, mutate: Any, check_mode: bool) -> Tuple[O
 
 # -- oVirt side -----------------------------------------------------------------
 
-def set_host_external_status(ovirt: Any, host: Any, status: str) -> bool:
+def set_host_external_status(ovirt: OvirtApi, host: Any, status: str) -> bool:
     """Set a host's external status (ok, info, warning, error, failure); False when it already is."""
     current = getattr(getattr(host, "external_status", None), "value", None)
     if current == status:
         return False
     types = ovirt.sdk.types
     service = ovirt.system.hosts_service().host_service(host.id)
-    ovirt._call(f"setting the external status of host {host.name} to {status}",  # pylint: disable=protected-access
+    ovirt.call(f"setting the external status of host {host.name} to {status}",
                 service.update, types.Host(external_status=types.ExternalStatus(status)))
     return True
 
 
-def _find_host(ovirt: Any, name: str) -> Optional[Any]:
+def _find_host(ovirt: OvirtApi, name: str) -> Optional[Any]:
     try:
         return ovirt.host(name)
     except NotFoundError:
@@ -242,7 +243,7 @@ def event_id(host_id: str, since: str) -> int:
     return event_custom_id(str(host_id), "non_operational", since)
 
 
-def ovirt_non_operational(ovirt: Any, host_name: str, node: str, reason: str, since: str,
+def ovirt_non_operational(ovirt: OvirtApi, host_name: str, node: str, reason: str, since: str,
                           check_mode: bool = False) -> Tuple[Obj, bool]:
     """Maintenance with the reason, external status error and one error event: (report, changed)."""
     host = _find_host(ovirt, host_name)
@@ -275,7 +276,7 @@ def ovirt_non_operational(ovirt: Any, host_name: str, node: str, reason: str, si
     return report, changed or bool(posted)
 
 
-def ovirt_operational(ovirt: Any, host_name: str, check_mode: bool = False) -> Tuple[Obj, bool]:
+def ovirt_operational(ovirt: OvirtApi, host_name: str, check_mode: bool = False) -> Tuple[Obj, bool]:
     """Activate a host in maintenance and set its external status back to ok: (report, changed)."""
     host = _find_host(ovirt, host_name)
     if host is None:
@@ -292,7 +293,7 @@ def ovirt_operational(ovirt: Any, host_name: str, check_mode: bool = False) -> T
     return {"host": host_name, "found": True, "activated": changed}, changed
 
 
-def host_status(ovirt: Any, host_name: str) -> Obj:
+def host_status(ovirt: OvirtApi, host_name: str) -> Obj:
     host = _find_host(ovirt, host_name)
     if host is None:
         return {"host": host_name, "status": None, "status_detail": None, "external_status": None}
@@ -302,7 +303,7 @@ def host_status(ovirt: Any, host_name: str) -> Obj:
 
 # -- operations -----------------------------------------------------------------
 
-def record_launch_failure(kube: Any, ovirt: Any, node: str, vm: str, reason: str, *,
+def record_launch_failure(kube: KubeApi, ovirt: OvirtApi, node: str, vm: str, reason: str, *,
                           threshold: int = DEFAULT_THRESHOLD, window_s: float = DEFAULT_WINDOW_S,
                           now: Optional[datetime.datetime] = None, node_map: Optional[Dict[str, str]] = None,
                           check_mode: bool = False) -> Obj:
@@ -337,7 +338,7 @@ def record_launch_failure(kube: Any, ovirt: Any, node: str, vm: str, reason: str
     return result
 
 
-def node_status(kube: Any, ovirt: Any, node: str, window_s: float = DEFAULT_WINDOW_S, *,
+def node_status(kube: KubeApi, ovirt: OvirtApi, node: str, window_s: float = DEFAULT_WINDOW_S, *,
                 node_map: Optional[Dict[str, str]] = None, now: Optional[datetime.datetime] = None) -> Obj:
     """``{node, state, failures (inside the window), reason, since, ovirt_host_status}``; reads only."""
     now = now or utcnow()
@@ -346,7 +347,7 @@ def node_status(kube: Any, ovirt: Any, node: str, window_s: float = DEFAULT_WIND
     return result
 
 
-def set_operational(kube: Any, ovirt: Any, node: str, check_mode: bool = False, *,
+def set_operational(kube: KubeApi, ovirt: OvirtApi, node: str, check_mode: bool = False, *,
                     node_map: Optional[Dict[str, str]] = None) -> bool:
     """Clear the taint, annotations and failures, activate the host; False when nothing was to change."""
     _obj, kube_changed = _update_node(kube, node, clear_node, check_mode)
@@ -354,7 +355,7 @@ def set_operational(kube: Any, ovirt: Any, node: str, check_mode: bool = False, 
     return kube_changed or ovirt_changed
 
 
-def set_non_operational(kube: Any, ovirt: Any, node: str, reason: str, check_mode: bool = False, *,
+def set_non_operational(kube: KubeApi, ovirt: OvirtApi, node: str, reason: str, check_mode: bool = False, *,
                         node_map: Optional[Dict[str, str]] = None,
                         now: Optional[datetime.datetime] = None) -> Tuple[bool, Obj]:
     """Take a node out by hand; a node already non-operational keeps its reason and since. (changed, oVirt report)."""
@@ -374,7 +375,7 @@ def set_non_operational(kube: Any, ovirt: Any, node: str, reason: str, check_mod
     return kube_changed or ovirt_changed, report
 
 
-def ensure_state(kube: Any, ovirt: Any, node: str, state: Optional[str], *, reason: Optional[str] = None,
+def ensure_state(kube: KubeApi, ovirt: OvirtApi, node: str, state: Optional[str], *, reason: Optional[str] = None,
                  window_s: float = DEFAULT_WINDOW_S, expire: bool = False,
                  node_map: Optional[Dict[str, str]] = None, check_mode: bool = False,
                  now: Optional[datetime.datetime] = None) -> Obj:

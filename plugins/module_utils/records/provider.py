@@ -21,7 +21,7 @@ import datetime
 import json
 import os
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_service import translate
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common import labels
@@ -33,6 +33,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.error
     UnsupportedError,
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubevirt_api import KUBEVIRT_API
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi
 
 Obj = Dict[str, Any]
 
@@ -272,7 +273,7 @@ def check_token_duration(seconds: int) -> int:
 
 # -- Kubernetes side ------------------------------------------------------------
 
-def _raw_get(kube: Any, path: str) -> Obj:
+def _raw_get(kube: KubeApi, path: str) -> Obj:
     """GET a JSON document that may have no ``kind`` (``/version``), which DynamicClient cannot serialise."""
     try:
         response = kube.client.request("GET", path, serialize=False)
@@ -287,11 +288,18 @@ def _raw_get(kube: Any, path: str) -> Obj:
         raise ApiError(f"GET {path}: the Kubernetes API answered something that is not JSON: {str(data)[:200]}") from exc
 
 
-def api_url(kube: Any) -> str:
+def _converging_to(desired: Obj) -> Callable[[Obj], Optional[Obj]]:
+    """The update that makes an RBAC object what ``desired`` says, or leaves it (None) when it already is."""
+    def mutate(current: Obj) -> Optional[Obj]:
+        return merged_for_replace(current, desired) if rbac_difference(current, desired) else None
+    return mutate
+
+
+def api_url(kube: KubeApi) -> str:
     return str(getattr(kube.client.configuration, "host", "") or "")
 
 
-def ca_cert_text(kube: Any) -> str:
+def ca_cert_text(kube: KubeApi) -> str:
     """PEM text of the CA the connection trusts (public data), or '' when it uses the system store."""
     path = getattr(kube.client.configuration, "ssl_ca_cert", None)
     if not path or not os.path.exists(path):
@@ -300,7 +308,7 @@ def ca_cert_text(kube: Any) -> str:
         return handle.read()
 
 
-def served_subresources(kube: Any) -> Tuple[List[str], List[str]]:
+def served_subresources(kube: KubeApi) -> Tuple[List[str], List[str]]:
     """Resource names served under subresources.kubevirt.io/v1, and warnings."""
     try:
         document = kube.request("GET", "/apis/" + SUBRESOURCE_GV, what=f"discovering {SUBRESOURCE_GV}")
@@ -313,7 +321,7 @@ def served_subresources(kube: Any) -> Tuple[List[str], List[str]]:
     return sorted(str(r.get("name")) for r in document.get("resources") or [] if r.get("name")), []
 
 
-def kubevirt_cr(kube: Any) -> Tuple[Optional[Obj], List[str]]:
+def kubevirt_cr(kube: KubeApi) -> Tuple[Optional[Obj], List[str]]:
     """The cluster's KubeVirt CR, if the CRD exists and one is readable."""
     if not kube.has_resource(KUBEVIRT_API, "KubeVirt"):
         return None, []
@@ -326,7 +334,7 @@ def kubevirt_cr(kube: Any) -> Tuple[Optional[Obj], List[str]]:
     return (items[0] if items else None), []
 
 
-def discover_capabilities(kube: Any) -> Tuple[Obj, List[str]]:
+def discover_capabilities(kube: KubeApi) -> Tuple[Obj, List[str]]:
     """What the cluster can do. Fails naming the missing CRDs when KubeVirt is not installed."""
     version = _raw_get(kube, "/version")
     crds = {kind: kube.has_resource(KUBEVIRT_API, kind) for kind in REQUIRED_KINDS}
@@ -340,7 +348,7 @@ def discover_capabilities(kube: Any) -> Tuple[Obj, List[str]]:
     return build_capabilities(version, crds, subresources, cr), warnings + cr_warnings
 
 
-def load_provider(kube: Any, name: str, namespace: str) -> Obj:
+def load_provider(kube: KubeApi, name: str, namespace: str) -> Obj:
     """The registered provider, for modules that need its capabilities."""
     configmap = kube.get("v1", "ConfigMap", record_name(name), namespace)
     labels = ((configmap or {}).get("metadata") or {}).get("labels") or {}
@@ -349,7 +357,7 @@ def load_provider(kube: Any, name: str, namespace: str) -> Obj:
     return provider_from_record(configmap)
 
 
-def ensure_namespace(kube: Any, namespace: str, check_mode: bool) -> bool:
+def ensure_namespace(kube: KubeApi, namespace: str, check_mode: bool) -> bool:
     """Create the namespace when missing; True when it was (or would be) created."""
     if kube.get("v1", "Namespace", namespace) is not None:
         return False
@@ -362,7 +370,7 @@ def ensure_namespace(kube: Any, namespace: str, check_mode: bool) -> bool:
     return True
 
 
-def _write_record(kube: Any, name: str, namespace: str, core: Dict[str, str],
+def _write_record(kube: KubeApi, name: str, namespace: str, core: Dict[str, str],
                   check_mode: bool) -> Tuple[Optional[Dict[str, str]], Dict[str, str], bool]:
     """(data before, data after, changed) for the provider record, retried on conflicts."""
     return kube.write_configmap_data(record_name(name), namespace, record_labels(name),
@@ -370,7 +378,7 @@ def _write_record(kube: Any, name: str, namespace: str, core: Dict[str, str],
                                      check_mode=check_mode, what="provider record")
 
 
-def ensure_rbac(kube: Any, namespace: str, check_mode: bool) -> List[str]:
+def ensure_rbac(kube: KubeApi, namespace: str, check_mode: bool) -> List[str]:
     """Create or fix the service account objects; returns what changed ('Kind name: why')."""
     changes = []
     for desired in rbac_objects(namespace):
@@ -395,12 +403,11 @@ def ensure_rbac(kube: Any, namespace: str, check_mode: bool) -> List[str]:
             kube.delete(desired["apiVersion"], kind, meta["name"], meta.get("namespace"))
             kube.create(desired)
         else:
-            kube.update(desired["apiVersion"], kind, meta["name"], meta.get("namespace"),
-                        lambda obj, d=desired: merged_for_replace(obj, d) if rbac_difference(obj, d) else None)
+            kube.update(desired["apiVersion"], kind, meta["name"], meta.get("namespace"), _converging_to(desired))
     return changes
 
 
-def remove_rbac(kube: Any, namespace: str, check_mode: bool) -> List[str]:
+def remove_rbac(kube: KubeApi, namespace: str, check_mode: bool) -> List[str]:
     """Delete the service account objects this collection created (labelled as managed by it)."""
     removed = []
     for desired in reversed(rbac_objects(namespace)):
@@ -414,7 +421,7 @@ def remove_rbac(kube: Any, namespace: str, check_mode: bool) -> List[str]:
     return removed
 
 
-def request_token(kube: Any, namespace: str, duration_s: int) -> Obj:
+def request_token(kube: KubeApi, namespace: str, duration_s: int) -> Obj:
     body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
             "spec": {"expirationSeconds": int(duration_s)}}
     path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{SERVICE_ACCOUNT}/token"
@@ -427,13 +434,13 @@ def request_token(kube: Any, namespace: str, duration_s: int) -> Obj:
             "expiration_timestamp": status.get("expirationTimestamp")}
 
 
-def _other_providers(kube: Any, namespace: str, name: str) -> List[str]:
+def _other_providers(kube: KubeApi, namespace: str, name: str) -> List[str]:
     items, _rv = kube.list("v1", "ConfigMap", namespace, label_selector=f"{MANAGED_BY_LABEL}={MANAGED_BY},{PROVIDER_LABEL}")
     return sorted(n for n in (((i.get("metadata") or {}).get("labels") or {}).get(PROVIDER_LABEL) for i in items)
                   if n and n != name)
 
 
-def ensure_provider(kube: Any, name: str, namespace: str, *, create_service_account: bool = False,
+def ensure_provider(kube: KubeApi, name: str, namespace: str, *, create_service_account: bool = False,
                     token_duration: int = 3600, check_mode: bool = False) -> Obj:
     """Register (or refresh) a provider; the module's whole job for state=present."""
     validate_name(name)
@@ -460,7 +467,7 @@ def ensure_provider(kube: Any, name: str, namespace: str, *, create_service_acco
     return result
 
 
-def remove_provider(kube: Any, name: str, namespace: str, *, check_mode: bool = False) -> Obj:
+def remove_provider(kube: KubeApi, name: str, namespace: str, *, check_mode: bool = False) -> Obj:
     """Unregister: the record, and the service account objects unless another provider in the namespace remains."""
     validate_name(name)
     validate_namespace(namespace)

@@ -42,6 +42,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.namin
     is_label_name,
     kubernetes_name,
 )
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records.provider import (
     MANAGED_BY,
     MANAGED_BY_LABEL,
@@ -193,7 +194,7 @@ def _present(value: Optional[str], what: str) -> str:
 
 # -- Kubernetes side ------------------------------------------------------------
 
-def find_records(kube: Any, cluster_id: Optional[str], namespace: Optional[str] = None) -> List[Obj]:
+def find_records(kube: KubeApi, cluster_id: Optional[str], namespace: Optional[str] = None) -> List[Obj]:
     """Registry ConfigMaps (of one cluster, or all), in every namespace the caller may list.
 
     Without permission to list cluster-wide, the search falls back to
@@ -215,19 +216,19 @@ def find_records(kube: Any, cluster_id: Optional[str], namespace: Optional[str] 
     return items
 
 
-def running_vmis(kube: Any, namespace: str, cluster_id: str) -> List[str]:
+def running_vmis(kube: KubeApi, namespace: str, cluster_id: str) -> List[str]:
     items, _rv = kube.list(KUBEVIRT_API, "VirtualMachineInstance", namespace,
                            label_selector=f"{CLUSTER_ID_LABEL}={cluster_id}")
     return sorted(_meta(i).get("name", "") for i in items)
 
 
-def wait_vmis_gone(kube: Any, namespace: str, cluster_id: str, timeout_s: float) -> List[str]:
+def wait_vmis_gone(kube: KubeApi, namespace: str, cluster_id: str, timeout_s: float) -> List[str]:
     """Wait with a watch until no VMI labelled with the cluster is left; returns those still there."""
     return kube.wait_gone(KUBEVIRT_API, "VirtualMachineInstance", namespace,
                           label_selector=f"{CLUSTER_ID_LABEL}={cluster_id}", timeout_s=timeout_s)
 
 
-def _write(kube: Any, cluster_id: str, target_ns: str, desired: Dict[str, str], identity: Dict[str, str],
+def _write(kube: KubeApi, cluster_id: str, target_ns: str, desired: Dict[str, str], identity: Dict[str, str],
            floor_revision: int, check_mode: bool) -> Tuple[Optional[Dict[str, str]], Dict[str, str], bool]:
     """Make the record in ``target_ns`` say ``desired``: (data before, data after, changed)."""
     return kube.write_configmap_data(record_name(cluster_id), target_ns, record_labels(cluster_id),
@@ -235,7 +236,7 @@ def _write(kube: Any, cluster_id: str, target_ns: str, desired: Dict[str, str], 
                                      check_mode=check_mode, what="registry record")
 
 
-def set_cluster_type(ovirt: Any, kube: Any, *, engine_url: str, cluster: str, cluster_type: str,
+def set_cluster_type(ovirt: OvirtApi, kube: KubeApi, *, engine_url: str, cluster: str, cluster_type: str,
                      provider: Optional[str] = None, namespace: Optional[str] = None, milestone: Optional[int] = 1,
                      wait: bool = False, wait_timeout: float = 300, check_mode: bool = False) -> Obj:
     """Set an oVirt cluster's type in the registry and audit it with an oVirt event. Never touches a VM."""
@@ -299,7 +300,7 @@ def set_cluster_type(ovirt: Any, kube: Any, *, engine_url: str, cluster: str, cl
 
 
 
-def set_cluster_types(ovirt: Any, kube: Any, clusters: Sequence[str], *, single: bool, **settings: Any) -> Obj:
+def set_cluster_types(ovirt: OvirtApi, kube: KubeApi, clusters: Sequence[str], *, single: bool, **settings: Any) -> Obj:
     """set_cluster_type for each cluster in turn; ``single`` keeps the one-cluster result as it is.
 
     A cluster that fails does not stop the others; then the whole call fails
@@ -329,14 +330,14 @@ def set_cluster_types(ovirt: Any, kube: Any, clusters: Sequence[str], *, single:
                           results=results)
     return outcome
 
-def _drop_superseded(kube: Any, records: Sequence[Obj], target_ns: str, warnings: List[str]) -> None:
+def _drop_superseded(kube: KubeApi, records: Sequence[Obj], target_ns: str, warnings: List[str]) -> None:
     """Delete a cluster's records left in other namespaces once the new one is written."""
     for obj in records:
         meta = _meta(obj)
         if meta.get("namespace") == target_ns:
             continue
         try:
-            kube.delete("v1", "ConfigMap", meta.get("name"), meta.get("namespace"))
+            kube.delete("v1", "ConfigMap", str(meta.get("name")), meta.get("namespace"))
         except BridgeError as exc:
             warnings.append(f"the superseded registry record {meta.get('namespace')}/{meta.get('name')} "
                             f"could not be deleted: {exc}")
@@ -352,13 +353,13 @@ def records_by_cluster(items: Sequence[Obj]) -> Dict[str, List[Obj]]:
     return by_cluster
 
 
-def current_records(kube: Any) -> Dict[str, Dict[str, str]]:
+def current_records(kube: KubeApi) -> Dict[str, Dict[str, str]]:
     """The data of every cluster's current record, from all namespaces, by cluster id."""
     return {cid: dict((pick_current(objs) or {}).get("data") or {})
             for cid, objs in records_by_cluster(find_records(kube, None)).items()}
 
 
-def cluster_types(ovirt: Any, kube: Any, *, cluster: Optional[str] = None,
+def cluster_types(ovirt: OvirtApi, kube: KubeApi, *, cluster: Optional[str] = None,
                   namespace: Optional[str] = None) -> List[Obj]:
     """Every oVirt cluster (or one) with its type and where its VMs run. Reads only."""
     if namespace:
@@ -406,7 +407,7 @@ def cluster_types(ovirt: Any, kube: Any, *, cluster: Optional[str] = None,
     return sorted(result, key=lambda c: c["name"])
 
 
-def host_nodes(ovirt: Any, kube: Any) -> List[Obj]:
+def host_nodes(ovirt: OvirtApi, kube: KubeApi) -> List[Obj]:
     """Every oVirt host with its Kubernetes node of the same name: exists, Ready, schedulable.
 
     ``node_ready`` is None when the nodes cannot be read (no cluster-wide permission).
@@ -430,7 +431,7 @@ def host_nodes(ovirt: Any, kube: Any) -> List[Obj]:
     return found
 
 
-def _kubevirt_vms(kube: Any, namespaces: Any) -> Dict[str, List[Obj]]:
+def _kubevirt_vms(kube: KubeApi, namespaces: Any) -> Dict[str, List[Obj]]:
     found: Dict[str, List[Obj]] = {}
     for ns in sorted(n for n in namespaces if n):
         try:
