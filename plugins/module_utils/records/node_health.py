@@ -228,7 +228,7 @@ def set_host_external_status(ovirt: OvirtApi, host: Any, status: str) -> bool:
     types = ovirt.sdk.types
     service = ovirt.system.hosts_service().host_service(host.id)
     ovirt.call(f"setting the external status of host {host.name} to {status}",
-                service.update, types.Host(external_status=types.ExternalStatus(status)))
+               service.update, types.Host(external_status=types.ExternalStatus(status)))
     return True
 
 

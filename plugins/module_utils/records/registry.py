@@ -299,7 +299,6 @@ def set_cluster_type(ovirt: OvirtApi, kube: KubeApi, *, engine_url: str, cluster
             "diff": {"before": before or {}, "after": after}}
 
 
-
 def set_cluster_types(ovirt: OvirtApi, kube: KubeApi, clusters: Sequence[str], *, single: bool, **settings: Any) -> Obj:
     """set_cluster_type for each cluster in turn; ``single`` keeps the one-cluster result as it is.
 
@@ -329,6 +328,7 @@ def set_cluster_types(ovirt: OvirtApi, kube: KubeApi, clusters: Sequence[str], *
         raise ItemsFailed(failures, len(dict.fromkeys(clusters)), "cluster(s)", changed=outcome["changed"],
                           results=results)
     return outcome
+
 
 def _drop_superseded(kube: KubeApi, records: Sequence[Obj], target_ns: str, warnings: List[str]) -> None:
     """Delete a cluster's records left in other namespaces once the new one is written."""
