@@ -16,8 +16,8 @@ def host(name, status="up", node_ready=True):
 
 
 CLUSTERS = [
-    {"name": "kv-a", "hosts": [host("a1"), host("a2", node_ready=False), host("a3", status="maintenance",
-                                                                            node_ready=False)]},
+    {"name": "kv-a", "hosts": [host("a1"), host("a2", node_ready=False),
+                               host("a3", status="maintenance", node_ready=False)]},
     {"name": "kv-b", "hosts": [host("b1", node_ready=None), host("b2")]},
     {"name": "legacy", "hosts": [host("l1", node_ready=False)]},
 ]

@@ -81,7 +81,7 @@ class OvirtService:
         if not name_or_id:
             raise InputError(f"no {kind} named: give its name or id")
         found = self.call(f"looking up {kind} {name_or_id!r}", collection.list,
-                           search=f"name={_search_value(name_or_id)}", **kwargs)
+                          search=f"name={_search_value(name_or_id)}", **kwargs)
         matches = [obj for obj in found if obj.name == name_or_id]
         if not matches:
             if not _ENGINE_ID.match(name_or_id):
@@ -109,7 +109,7 @@ class OvirtService:
     # -- events ---------------------------------------------------------------
     def event_exists(self, custom_id: int) -> bool:
         events = self.call("reading events", self.system.events_service().list,
-                            search=f"origin={EVENT_ORIGIN} and custom_event_id={custom_id}")
+                           search=f"origin={EVENT_ORIGIN} and custom_event_id={custom_id}")
         return any(e.origin == EVENT_ORIGIN and e.custom_id == custom_id for e in events)
 
     def post_event(self, custom_id: int, description: str, severity: str = "normal", *,

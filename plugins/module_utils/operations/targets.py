@@ -62,8 +62,8 @@ class Target:
         return self.namespace, self.kubernetes_name
 
     def result(self) -> Dict[str, Any]:
-        result: Dict[str, Any] = {"name": self.name, "runtime": self.runtime, "host": self.host, "changed": self.action != "none",
-                  "action": self.action}
+        result: Dict[str, Any] = {"name": self.name, "runtime": self.runtime, "host": self.host,
+                                  "changed": self.action != "none", "action": self.action}
         if self.runtime == "kubevirt":
             result.update(namespace=self.namespace, kubernetes_name=self.kubernetes_name, concerns=self.concerns)
         return result

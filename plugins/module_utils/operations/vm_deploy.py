@@ -125,8 +125,8 @@ def deploy(ovirt: OvirtApi, kube: KubeApi, items: Sequence[Mapping[str, Any]], *
     if to_run:
         try:
             outcome = vm_run.run_vms(ovirt, kube, to_run, storage_map=storage_map, network_map=network_map,
-                                          node_map=node_map, check_mode=check_mode, max_workers=max_workers,
-                                          connect=connect)
+                                     node_map=node_map, check_mode=check_mode, max_workers=max_workers,
+                                     connect=connect)
             run_results = {r["name"]: r for r in outcome["results"]}
         except BridgeError as exc:
             not_started = set(exc.details.get("failed") or to_run)

@@ -308,5 +308,3 @@ def _apply_one(kube: KubeApi, target: Target) -> None:
             return current
         kube.update(KUBEVIRT_API, "VirtualMachine", name, ns, desired)
     start_fresh(kube, ns, name, manifest["spec"].get("runStrategy"), target.current_vmi is not None)
-
-
