@@ -150,3 +150,16 @@ def test_record_name_and_labels():
     labels = registry.record_labels(CID)
     assert labels[registry.CLUSTER_ID_LABEL] == CID
     assert labels[registry.REGISTRY_LABEL] == registry.REGISTRY_VALUE
+
+
+@pytest.mark.parametrize("data, expected", [
+    (None, registry.ClusterType()),
+    ({}, registry.ClusterType("legacy", None, None, 1)),
+    ({"type": "kubevirt", "provider": "kv1", "namespace": "vms", "milestone": "3"},
+     registry.ClusterType("kubevirt", "kv1", "vms", 3)),
+    ({"type": "legacy", "provider": "", "namespace": "vms", "milestone": ""}, registry.ClusterType("legacy", None, "vms", 1)),
+])
+def test_a_record_reads_as_a_typed_cluster_type(data, expected):
+    cluster_type = registry.ClusterType.of(data)
+    assert cluster_type == expected
+    assert cluster_type.is_kubevirt is (expected.type == "kubevirt")

@@ -35,7 +35,7 @@ class Target:
     name: str
     vm: Any
     cluster_id: str
-    record: Mapping[str, Any]
+    cluster_type: registry.ClusterType
     runtime: str = "legacy"
     action: str = "none"
     host: Optional[str] = None
@@ -87,8 +87,8 @@ def plan_targets(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str]) -> Tuple[
     for name in dict.fromkeys(names):
         vm = by_name[name]
         cid = vm.cluster.id
-        record = records.get(cid) or {"type": "legacy"}
-        targets.append(Target(name=name, vm=vm, cluster_id=cid, record=record))
+        cluster_type = registry.ClusterType.of(records.get(cid))
+        targets.append(Target(name=name, vm=vm, cluster_id=cid, cluster_type=cluster_type))
     return targets, all_vms, list(ovirt.hosts())
 
 
@@ -99,7 +99,7 @@ def host_name(hosts: Sequence[Any], vm: Any) -> Optional[str]:
 
 
 def milestone_of(target: Target) -> int:
-    return int(target.record.get("milestone") or 1)
+    return target.cluster_type.milestone
 
 
 def _start_queued(vm: Optional[Mapping[str, Any]]) -> bool:

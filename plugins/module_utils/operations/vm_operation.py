@@ -454,11 +454,10 @@ def operate(ovirt: OvirtApi, kube: KubeApi, vm_name: str, operation: str, *, par
     if timeout_s <= 0:
         raise InputError(f"timeout must be greater than 0, got {timeout_s:g}")
     (target,), _vms, hosts = targets.plan_targets(ovirt, kube, [vm_name])
-    record = target.record
-    if record.get("type") != "kubevirt":
+    if not target.cluster_type.is_kubevirt:
         raise OperationRefused(f"VM {vm_name} is in a legacy cluster: oVirt runs it, so {operation} belongs to oVirt "
                                "(ovirt.ovirt.ovirt_vm); this module operates VMs that KubeVirt runs")
-    namespace = str(record.get("namespace"))
+    namespace = str(target.cluster_type.namespace)
     k8s_name = kubernetes_name(vm_name)[0]
     vm = kube.get(KUBEVIRT_API, "VirtualMachine", k8s_name, namespace)
     if vm is None:

@@ -103,7 +103,7 @@ def host_inventory(hosts: Sequence[Any], ovirt_vms: Sequence[Any], vmis: Sequenc
 def _decide_kubevirt(target: Target, vms: Mapping[str, Dict[str, Any]], vmis: Mapping[str, Dict[str, Any]],
                      excluded: Sequence[str]) -> None:
     target.runtime = "kubevirt"
-    target.namespace = target.record.get("namespace")
+    target.namespace = target.cluster_type.namespace
     target.kubernetes_name = kubernetes_name(target.name)[0]
     target.current_vm = vms.get(target.kubernetes_name)
     target.current_vmi = vmis.get(target.kubernetes_name)
@@ -134,7 +134,7 @@ def run_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], *, storage_map
     maps = Maps(storage_map, network_map, dict(host_device_map or {}), dict(node_map or {}))
     exclude_hosts = dict(exclude_hosts or {})
     targets, all_vms, hosts = plan_targets(ovirt, kube, names)
-    namespaces = sorted({str(t.record.get("namespace")) for t in targets if t.record.get("type") == "kubevirt"})
+    namespaces = sorted({str(t.cluster_type.namespace) for t in targets if t.cluster_type.is_kubevirt})
     vms_by_ns, vmis_by_ns = {}, {}
     for ns in namespaces:
         vms_by_ns[ns] = by_name(kube.list(KUBEVIRT_API, "VirtualMachine", ns)[0])
@@ -145,8 +145,9 @@ def run_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], *, storage_map
         if ovirt_status in OVIRT_ACTIVE:
             # Running under oVirt: it stays there until its next start, whatever the cluster type.
             target.host = host_name(hosts, target.vm)
-        elif target.record.get("type") == "kubevirt":
-            _decide_kubevirt(target, vms_by_ns[target.record["namespace"]], vmis_by_ns[target.record["namespace"]],
+        elif target.cluster_type.is_kubevirt:
+            namespace = str(target.cluster_type.namespace)
+            _decide_kubevirt(target, vms_by_ns[namespace], vmis_by_ns[namespace],
                              exclude_hosts.get(target.name) or ())
         else:
             target.action = "start"

@@ -208,7 +208,7 @@ class _Follow:
 
     def _owns_reruns(self, target: Any) -> bool:
         """Milestone 2 and later: the collection reruns and records; never in check mode."""
-        return int(target.record.get("milestone") or 1) >= 2 and not self.check_mode
+        return target.cluster_type.milestone >= 2 and not self.check_mode
 
     def _settle(self, k8s_name: str, target: Any, vmi: Optional[Mapping[str, Any]]) -> bool:
         """Record the attempt's end; True when the VM was rerun (a new attempt began)."""
@@ -274,13 +274,13 @@ def wait_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], timeout_s: fl
         raise BridgeError(f"max_attempts must be at least 1, got {max_attempts}")
     started = time.monotonic()
     targets, _vms, hosts = plan_targets(ovirt, kube, names)
-    kubevirt_namespaces = {str(t.record.get("namespace")) for t in targets if t.record.get("type") == "kubevirt"}
+    kubevirt_namespaces = {str(t.cluster_type.namespace) for t in targets if t.cluster_type.is_kubevirt}
     # One list per namespace: the VirtualMachines say which VMs KubeVirt runs, and carry their attempts.
     vms = {ns: by_name(kube.list(KUBEVIRT_API, "VirtualMachine", ns)[0]) for ns in sorted(kubevirt_namespaces)}
     by_namespace: Dict[str, List[Any]] = {}
     legacy = []
     for target in targets:
-        namespace = target.record.get("namespace") if target.record.get("type") == "kubevirt" else None
+        namespace = target.cluster_type.namespace if target.cluster_type.is_kubevirt else None
         k8s_name = kubernetes_name(target.name)[0]
         if namespace and k8s_name in vms[namespace]:
             by_namespace.setdefault(namespace, []).append((target, k8s_name, vms[namespace][k8s_name]))

@@ -23,7 +23,8 @@ are, whatever its type.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+import dataclasses
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import status_of
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common import labels
@@ -66,6 +67,29 @@ KEY_FIELDS = ("type", "provider", "namespace", "milestone")
 
 
 # -- pure parts -----------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class ClusterType:
+    """A cluster's type as its current registry record says; a cluster without a record is legacy."""
+
+    type: str = "legacy"
+    provider: Optional[str] = None
+    namespace: Optional[str] = None
+    milestone: int = 1
+
+    @classmethod
+    def of(cls, data: Optional[Mapping[str, str]]) -> "ClusterType":
+        """The type a record's data gives (current_records' values); None or {} is a never-switched cluster."""
+        if not data:
+            return cls()
+        milestone = str(data.get("milestone") or "")
+        return cls(type=data.get("type") or "legacy", provider=data.get("provider") or None,
+                   namespace=data.get("namespace") or None, milestone=int(milestone) if milestone.isdigit() else 1)
+
+    @property
+    def is_kubevirt(self) -> bool:
+        return self.type == "kubevirt"
+
 
 def record_name(cluster_id: str) -> str:
     return kubernetes_name(RECORD_PREFIX + str(cluster_id).lower(), 253)[0]
