@@ -194,8 +194,6 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-    if p["window"] < 1:
-        module.fail_json(msg="window must be at least 1")
     run_module(module, lambda session: node_health.ensure_state(
         session.kube, session.ovirt, p["node"], p["state"], reason=p["reason"], window_s=p["window"],
         expire=p["expire"], node_map=p["node_map"], check_mode=module.check_mode))

@@ -29,7 +29,7 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import status_of
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import ConflictError, NotFoundError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import ConflictError, InputError, NotFoundError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.labels import PREFIX
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import event_custom_id
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
@@ -383,6 +383,8 @@ def ensure_state(kube: KubeApi, ovirt: OvirtApi, node: str, state: Optional[str]
     state, a node whose recorded failures all left the window is returned to operational."""
     if state is not None and state not in STATES:
         raise ValueError(f"unknown state {state!r}")
+    if window_s < 1:
+        raise InputError(f"window must be at least 1 second, got {window_s:g}")
     now = now or utcnow()
     before = summary(node, _read_node(kube, node), now, window_s)
     ovirt_report: Optional[Obj] = None
