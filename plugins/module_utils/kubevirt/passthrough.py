@@ -5,7 +5,7 @@
 
 KubeVirt mounts one ConfigMap key as the hook sidecar's ``onDefineDomain``
 (annotation ``hooks.kubevirt.io/hookSidecars``, Sidecar feature gate). That
-key holds a standalone Python script: the ``xml_text`` scanner and the
+key holds a standalone Python script: the ``xml_text`` scanner, the device names and the
 ``passthrough_hook`` module, each copied from its ``hook-script: begin`` line
 on, with the oVirt domxml embedded. Before embedding, the engine placeholders
 the hook cannot fill from KubeVirt's domain are filled here (SMBIOS product,
@@ -26,7 +26,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.repre
     representation_config,
     representation_domxml,
 )
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt import passthrough_hook
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt import device_names, passthrough_hook
 
 HOOK_ANNOTATION = "hooks.kubevirt.io/hookSidecars"
 CONFIGMAP_KEY = "onDefineDomain"
@@ -43,7 +43,7 @@ _HEADER = '''#!/usr/bin/env python3
 
 Starts the oVirt domxml embedded below, taking only launcher-local plumbing
 (name, disk sources, interfaces, emulator, consoles...) from the domain KubeVirt
-generated. Source: plugins/module_utils/domxml/xml_text.py and passthrough_hook.py.
+generated. Source: plugins/module_utils/domxml/xml_text.py, kubevirt/device_names.py and kubevirt/passthrough_hook.py.
 """
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def render_hook_script(domxml: str, vm_uuid: str, placeholder_values: Optional[M
     if body.count(_EMBED_LINE) != 1:
         raise InputError("passthrough_hook has no single OVIRT_DOMXML line to embed the domxml at")
     body = body.replace(_EMBED_LINE, f"OVIRT_DOMXML: Optional[str] = {filled!r}\n")
-    script = _HEADER.format(vm=vm_name) + _module_body(xml_text) + "\n\n" + body
+    script = _HEADER.format(vm=vm_name) + "\n\n".join(_module_body(m) for m in (xml_text, device_names)) + "\n\n" + body
     if len(script.encode("utf-8")) > CONFIGMAP_DATA_LIMIT:
         raise InputError(
             f"the hook script for VM {vm_name!r} is {len(script.encode('utf-8'))} bytes; a ConfigMap holds at most "

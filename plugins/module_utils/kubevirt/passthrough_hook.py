@@ -51,6 +51,10 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.xml_t
     apply_edits,
     parse_tree,
 )
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.device_names import (  # inlined in the hook script
+    kubevirt_disk_name,
+    kubevirt_host_device_name,
+)
 
 # hook-script: begin
 import argparse
@@ -58,8 +62,6 @@ import json
 import sys
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-DISK_NAME_PREFIX = "disk-"
-HOST_DEVICE_NAME_PREFIX = "ovirt-hostdev-"
 HOOK_PATH = "/usr/bin/onDefineDomain"
 HOOK_VERSION = "v1alpha2"
 # The ConfigMap copy of this script carries the oVirt domxml here.
@@ -68,16 +70,6 @@ OVIRT_DOMXML: Optional[str] = None
 
 class HookError(Exception):
     """The two domains cannot be merged; the message says which device and why."""
-
-
-def kubevirt_disk_name(target: str) -> str:
-    """The KubeVirt disk name given to the oVirt disk with guest device ``target``."""
-    return DISK_NAME_PREFIX + target
-
-
-def kubevirt_host_device_name(index: int) -> str:
-    """The KubeVirt host device (or GPU) name of the ``index``-th oVirt ``<hostdev>``."""
-    return f"{HOST_DEVICE_NAME_PREFIX}{index}"
 
 
 def merge_domains(ovirt_domxml: str, kubevirt_domxml: str, vmi: Optional[Mapping[str, Any]] = None) -> str:

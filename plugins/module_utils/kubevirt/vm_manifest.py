@@ -57,6 +57,7 @@ except ImportError:  # Python < 3.9
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common import labels
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubevirt_api import KUBEVIRT_API
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import (
     is_dns1123_label,
     is_label_name,
@@ -69,18 +70,15 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.repre
     representation_domxml,
     validate_representation,
 )
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.device_names import kubevirt_disk_name, kubevirt_host_device_name
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.passthrough import (
     HOOK_ANNOTATION,
     configmap_name,
     hook_sidecar_annotation,
 )
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.passthrough_hook import (
-    kubevirt_disk_name,
-    kubevirt_host_device_name,
-)
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_config import Disk, Nic, VmConfig
 
-API_VERSION = "kubevirt.io/v1"
+API_VERSION = KUBEVIRT_API
 PREFIX = labels.PREFIX
 LABEL_VM_ID = labels.VM_ID
 LABEL_CLUSTER_ID = labels.CLUSTER_ID
