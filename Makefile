@@ -22,12 +22,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup system-packages demo test unit sanity lint integration lab-conformance bench soak build docs-check clean lab-up lab-down
+.PHONY: help setup system-packages demo test unit sanity lint integration lab-conformance lab-selftest bench soak build docs-check clean lab-up lab-down
 
 help:
 	@echo "make demo   - start the local lab and run the datacenter upgrade on it"
 	@echo "make test   - unit, sanity, lint and integration tests"
-	@echo "make sanity | lint | unit | lab-conformance | integration | bench | soak | build | clean"
+	@echo "make sanity | lint | unit | lab-conformance | lab-selftest | integration | bench | soak | build | clean"
 
 system-packages:
 	@bash $(ROOT)/tests/setup/system-packages.sh
@@ -64,6 +64,10 @@ unit: setup
 integration: setup
 	$(PY) -m pytest -q tests/integration
 
+# The lab's own tests: the simulator, the engine fake and labctl behave as the real ones do.
+lab-selftest: setup
+	$(PY) -m pytest -q tests/lab/selftest
+
 # The lab runs the real KubeVirt control plane: builds it from the Go module proxy on first use.
 lab-conformance: setup
 	$(PY) -m pytest -q tests/lab/conformance
@@ -92,7 +96,7 @@ docs-check: build
 	ansible-galaxy collection install --force -p $(BUILD)/install $(BUILD)/dist/ovirt_kubevirt-bridge-*.tar.gz
 	bash $(ROOT)/tests/setup/check-docs.sh $(BUILD)/install
 
-test: setup unit sanity lint docs-check lab-conformance integration
+test: setup unit sanity lint docs-check lab-conformance lab-selftest integration
 
 bench: setup
 	PYTHONPATH=$(COLLECTIONS) $(PY) -m bench.run

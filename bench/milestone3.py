@@ -71,7 +71,7 @@ class _Player:
                         ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                         ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
                         ANSIBLE_STDOUT_CALLBACK="results_json",
-                        ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "tests" / "integration" / "callback_plugins"))
+                        ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "tests" / "lab" / "callback_plugins"))
         self.binary = str(Path(sys.executable).parent / "ansible-playbook")
 
     def start(self, playbook: Path) -> subprocess.Popen:

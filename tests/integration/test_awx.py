@@ -17,7 +17,7 @@ from typing import Any
 import jinja2.sandbox
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from harness import REPO_ROOT
 
 AWX = REPO_ROOT / "docs" / "awx"
 

@@ -21,7 +21,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovir
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import event_custom_id
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider as provider_core
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
-from conftest import k8s_params
+from harness import k8s_params
 
 # kube and ovirt are fixtures: importing them makes pytest use them here.
 from test_kubevirt_provider import (  # noqa: F401  pylint: disable=unused-import

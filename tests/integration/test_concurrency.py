@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import kubectl, own_lab
+from harness import kubectl, own_lab
 
 NAMESPACE = "cc"
 VMS = [f"vm-{i:02d}" for i in range(60)]

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, engine, kubectl, own_lab, run_playbook
+from harness import REPO_ROOT, engine, kubectl, own_lab, run_playbook
 
 NAMESPACE = "dep"
 MAPS = {"storage_map": {"*": {"pvc_name": "{vm}-{disk_id}"}}, "network_map": {"*": "pod"}}

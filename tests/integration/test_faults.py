@@ -20,7 +20,7 @@ import labctl
 import pytest
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_client
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_service import KubeService
-from conftest import REPO_ROOT, engine, finish_playbook, k8s_params, kubectl, own_lab, run_playbook, start_playbook
+from harness import REPO_ROOT, engine, finish_playbook, k8s_params, kubectl, own_lab, run_playbook, start_playbook
 from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 

@@ -10,7 +10,7 @@ import http.server
 import threading
 
 import pytest
-from conftest import engine, kubectl, own_lab, run_playbook
+from harness import engine, kubectl, own_lab, run_playbook
 
 NAMESPACE = "hst"
 MAPS = {"storage_map": {"*": {"pvc_name": "{vm}-{disk_id}"}}, "network_map": {"*": "pod"}}

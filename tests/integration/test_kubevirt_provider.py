@@ -20,7 +20,7 @@ import pytest
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_client, ovirt_client
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_service import KubeService
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import OvirtService
-from conftest import Lab, k8s_params, run_playbook
+from harness import Lab, k8s_params, run_playbook
 
 FQCN = "ovirt_kubevirt.bridge."
 # The lab's env file sets both a kubeconfig (admin token) and K8S_AUTH_API_KEY; some tests run

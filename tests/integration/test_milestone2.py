@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, kubectl, own_lab, run_playbook
+from harness import REPO_ROOT, kubectl, own_lab, run_playbook
 
 NAMESPACE = "m2"
 MAPS = {"storage_map": {"data1": {"pvc_name": "{vm}-{disk_id}"}}, "network_map": {"ovirtmgmt": "pod"}}

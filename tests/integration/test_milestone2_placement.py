@@ -10,7 +10,7 @@ ties, so node-1 first: each VM below lands elsewhere only because of what it nee
 from __future__ import annotations
 
 import pytest
-from conftest import kubectl, own_lab, run_playbook
+from harness import kubectl, own_lab, run_playbook
 
 NAMESPACE = "m2p"
 GPU = "pci_0000_3b_00_0"

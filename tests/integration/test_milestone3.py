@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import engine, kubectl, own_lab, run_playbook
+from harness import engine, kubectl, own_lab, run_playbook
 
 NAMESPACE = "m3"
 MAPS = {"storage_map": {"data1": {"pvc_name": "{vm}-{disk_id}"}}, "network_map": {"ovirtmgmt": "pod"}}

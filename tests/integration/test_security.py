@@ -11,7 +11,7 @@ import urllib.request
 
 import ovirtsdk4
 import pytest
-from conftest import engine, kubectl, own_lab, run_playbook
+from harness import engine, kubectl, own_lab, run_playbook
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec

@@ -12,7 +12,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import OvirtService
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import ApiError, NotFoundError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import event_custom_id
-from conftest import k8s_params
+from harness import k8s_params
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, engine, kubectl, own_lab, run_playbook
+from harness import REPO_ROOT, engine, kubectl, own_lab, run_playbook
 
 pytestmark = pytest.mark.soak
 

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Lab, run_playbook
+from harness import Lab, run_playbook
 
 DOMXML_DIR = Path(__file__).resolve().parents[1] / "data" / "domxml"
 SAMPLES = sorted(DOMXML_DIR.glob("*.xml"))

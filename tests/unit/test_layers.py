@@ -46,7 +46,7 @@ def violations(path: Path, root: Path = MODULE_UTILS) -> list[str]:
             continue
         if not name.startswith(PREFIX + "."):
             continue
-        target, _, module = name[len(PREFIX) + 1:].partition(".")
+        target, _dot, module = name[len(PREFIX) + 1:].partition(".")
         if target not in RANK:
             wrong.append(f"{name}: not in a layer")
         elif target == layer:

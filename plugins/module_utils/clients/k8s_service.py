@@ -251,8 +251,8 @@ class KubeService:
                 return None, dict(created.get("data") or {}), True
             seen: Dict[str, Any] = {}
 
-            def mutate(obj: Obj, seen: Dict[str, Any] = seen) -> Optional[Obj]:
-                seen["before"] = fresh = dict(obj.get("data") or {})
+            def mutate(obj: Obj) -> Optional[Obj]:
+                seen["before"] = fresh = dict(obj.get("data") or {})  # noqa: B023  (called in this iteration only)
                 data = plan(fresh)
                 if data is None:
                     return None

@@ -56,7 +56,10 @@ def describe(vm_representation: Dict[str, Any], *, storage_map: Mapping[str, Any
 
 def represent(ovirt: Optional[Any], *, vm: Optional[str], domxml: Optional[str], domxml_path: Optional[str],
               scheduling: Optional[Mapping[str, Any]], configuration_format: str, max_bytes: int,
-              **describe_args: Any) -> Dict[str, Any]:
+              storage_map: Mapping[str, Any], network_map: Mapping[str, Any], namespace: Optional[str],
+              name: Optional[str] = None, run_strategy: Optional[str] = None, delivery: str = "native",
+              host_device_map: Optional[Mapping[str, str]] = None, node_map: Optional[Mapping[str, str]] = None,
+              query: Optional[str] = None) -> Dict[str, Any]:
     """vm_representation's result for a VM named in oVirt (read through ``ovirt``) or a domxml (no connection)."""
     if vm:
         if ovirt is None:
@@ -66,4 +69,7 @@ def represent(ovirt: Optional[Any], *, vm: Optional[str], domxml: Optional[str],
         document = domxml if domxml is not None else read_domxml_file(str(domxml_path), max_bytes)
         vm_representation = representation.build_representation(
             document, scheduling_overrides=scheduling, configuration_format=configuration_format, max_bytes=max_bytes)
-    return dict(describe(vm_representation, **describe_args), changed=False)
+    described = describe(vm_representation, storage_map=storage_map, network_map=network_map, namespace=namespace,
+                         name=name, run_strategy=run_strategy, delivery=delivery, host_device_map=host_device_map,
+                         node_map=node_map, query=query)
+    return dict(described, changed=False)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import pytest
 from kubernetes.dynamic.exceptions import NotFoundError
 
-LAB = Path(__file__).resolve().parents[1] / "lab"
+LAB = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(LAB))
 
 import kubelab  # noqa: E402  (from tests/lab, on the path above)

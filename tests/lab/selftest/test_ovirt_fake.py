@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 from ovirtsdk4 import types  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LAB = ROOT / "tests" / "lab"
 TOPOLOGY_FILE = LAB / "topologies" / "default.yaml"
 sys.path.insert(0, str(LAB))
