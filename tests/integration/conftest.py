@@ -6,4 +6,5 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 
-from harness import lab  # noqa: E402,F401  pylint: disable=unused-import  (a fixture: importing it makes pytest use it)
+# The lab fixture: importing it into a conftest makes pytest use it.
+from harness import lab  # noqa: E402,F401  pylint: disable=unused-import
