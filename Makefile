@@ -86,6 +86,7 @@ lint: setup
 	yamllint --strict roles playbooks meta galaxy.yml changelogs .yamllint
 	ruff check plugins tests/unit bench
 	cd $(COLLECTIONS) && mypy --config-file $(ROOT)/.mypy.ini -p ansible_collections.ovirt_kubevirt.bridge.plugins
+	MYPYPATH=$(COLLECTIONS) mypy --config-file $(ROOT)/.mypy.ini tests/unit/fakes.py
 
 build: setup
 	mkdir -p $(BUILD)/dist
