@@ -10,7 +10,7 @@ import pytest
 from fakes import FakeKube, FakeOvirt, status, typed
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import ItemsFailed, NotFoundError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import targets
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import targets, vm_state_sync
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider, registry
 
 ENGINE = "https://engine.example/ovirt-engine/api"
@@ -80,3 +80,30 @@ def test_targets_carry_their_cluster_type(services):
         ("web-1", False, 1), ("db-1", True, 2)]
     with pytest.raises(NotFoundError, match="no VM named 'gone'"):
         targets.plan_targets(ovirt, kube, ["gone"])
+
+
+def test_the_state_sync_reports_a_change_once_and_a_replay_posts_nothing(services):
+    kube, _ovirt = services
+    host = SimpleNamespace(id="h-1", name="node-b1", cluster=CLUSTERS[1], status=status("up"))
+    vm = SimpleNamespace(id="vm-1", name="sy-1", cluster=CLUSTERS[1], status=status("down"), host=None)
+    ovirt = FakeOvirt(clusters=CLUSTERS, hosts=[host], vms=[vm])
+    registry.set_cluster_types(ovirt, kube, ["kv-b"], single=False, **SETTINGS)
+    labels = {registry.CLUSTER_ID_LABEL: CLUSTERS[1].id, registry.VM_ID_LABEL: "vm-1"}
+    kube.create({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
+                 "metadata": {"name": "sy-1", "namespace": "vms", "labels": labels},
+                 "spec": {"runStrategy": "Always"}, "status": {"printableStatus": "Running", "ready": True}})
+    kube.create({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+                 "metadata": {"name": "sy-1", "namespace": "vms", "labels": labels},
+                 "status": {"phase": "Running", "nodeName": "node-b1",
+                            "conditions": [{"type": "Ready", "status": "True"}]}})
+    events_before = len(ovirt.events)
+    first = vm_state_sync.sync_states(ovirt, kube, vms=["sy-1"])
+    assert first["changed"] is True
+    assert first["changes"] == [{"vm": "sy-1", "field": "status", "before": "down", "after": "up"},
+                                {"vm": "sy-1", "field": "run_on_vds", "before": None, "after": "h-1"}]
+    assert first["events_posted"] == 2 and first["vms"][0]["dynamic"]["node"] == "node-b1"
+    posted = len(ovirt.events) - events_before
+    writes = (kube.writes, ovirt.writes)
+    replay = vm_state_sync.sync_states(ovirt, kube, vms=["sy-1"])
+    assert replay["changed"] is False and replay["events_posted"] == 0 and replay["changes"] == []
+    assert (kube.writes, ovirt.writes) == writes and len(ovirt.events) - events_before == posted
