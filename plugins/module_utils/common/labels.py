@@ -7,8 +7,21 @@ from __future__ import annotations
 PREFIX = "ovirt-kubevirt.io/"
 VM_ID = PREFIX + "vm-id"
 CLUSTER_ID = PREFIX + "cluster-id"
-MANAGED_BY = "app.kubernetes.io/managed-by"
-MANAGED_BY_VALUE = "ovirt_kubevirt.bridge"
+# Every object the collection writes carries MANAGED_BY_LABEL=MANAGED_BY.
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "ovirt_kubevirt.bridge"
+# Records (ConfigMaps): a provider's, and a cluster type's with its cluster id.
+PROVIDER = PREFIX + "provider"
+REGISTRY = PREFIX + "registry"
+# Annotations the collection keeps its state in.
+RUN_ATTEMPTS = PREFIX + "run-attempts"
+LAUNCH_FAILURES = PREFIX + "launch-failures"
+NON_OPERATIONAL_REASON = PREFIX + "non-operational-reason"
+NON_OPERATIONAL_SINCE = PREFIX + "non-operational-since"
+OPERATIONS = PREFIX + "operations"
+REPORTED_STATE = PREFIX + "reported-state"
+# KubeVirt's own annotation for hook sidecars.
+HOOK_SIDECARS = "hooks.kubevirt.io/hookSidecars"
 # The well-known node label KubeVirt and the collection pin VMs with.
 HOSTNAME = "kubernetes.io/hostname"
 # Node labels KubeVirt's node-labeller sets; a VM needing a CPU model or feature selects on them.

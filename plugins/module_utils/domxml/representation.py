@@ -48,6 +48,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common import ovirt_status
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build import build_domxml
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.parse import DEFAULT_MAX_BYTES
@@ -73,10 +74,7 @@ HYBRID_FIELDS = (
     "name", "uuid", "memory_kib", "max_memory_kib", "vcpus", "max_vcpus", "topology", "cpu",
     "firmware", "machine_type", "arch", "disks", "nics", "graphics", "console", "sysinfo",
 )
-VM_STATUSES = (
-    "down", "up", "powering_up", "powering_down", "paused", "migrating", "unknown", "not_responding",
-    "wait_for_launch", "reboot_in_progress", "saving_state", "restoring_state", "suspended", "image_locked",
-)
+VM_STATUSES = ovirt_status.STATUSES
 PLACEMENT_POLICIES = ("migratable", "pinned", "user_migratable")
 HOST_DEVICE_KINDS = ("pci", "usb", "scsi", "mdev", "sriov_vf")
 DYNAMIC_DEFAULTS: Dict[str, Any] = {

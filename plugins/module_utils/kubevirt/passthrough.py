@@ -18,6 +18,7 @@ import inspect
 import json
 from typing import Any, Dict, Mapping, Optional
 
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common import labels
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml import xml_text
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build import build_domxml
@@ -28,7 +29,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.repre
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt import device_names, passthrough_hook
 
-HOOK_ANNOTATION = "hooks.kubevirt.io/hookSidecars"
+HOOK_ANNOTATION = labels.HOOK_SIDECARS
 CONFIGMAP_KEY = "onDefineDomain"
 CONFIGMAP_SUFFIX = "-ovirt-domxml"
 # A ConfigMap holds at most 1 MiB; keep room for its metadata.

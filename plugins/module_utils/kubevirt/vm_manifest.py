@@ -63,6 +63,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.namin
     is_label_name,
     kubernetes_name,
 )
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.ovirt_status import MAY_RUN
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.quantities import is_quantity
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.placeholders import parse_placeholder
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import (
@@ -94,10 +95,6 @@ DELIVERIES = ("native", "passthrough")
 CATEGORIES = ("critical", "warning", "info")
 DEFAULT_PVC_NAME = "{vm}-{disk_id}"
 # oVirt states in which the VM is (or is about to be) running.
-RUNNING_STATUSES = frozenset((
-    "up", "powering_up", "powering_down", "paused", "migrating", "not_responding",
-    "wait_for_launch", "reboot_in_progress", "saving_state", "restoring_state",
-))
 KUBEVIRT_DISK_BUSES = {"virtio": "virtio", "scsi": "scsi", "sata": "sata", "usb": "usb"}
 KUBEVIRT_NIC_MODELS = ("virtio", "e1000", "e1000e", "igb", "ne2k_pci", "pcnet", "rtl8139")
 WATCHDOG_ACTIONS = {"reset": "reset", "poweroff": "poweroff", "shutdown": "shutdown"}
@@ -396,7 +393,7 @@ class _Translation:
                 "status.suspended", "warning",
                 "The VM is suspended (hibernated) in oVirt; its saved memory state is not carried and it starts cold.",
             )
-        return "Manual" if status in RUNNING_STATUSES else "Halted"
+        return "Manual" if status in MAY_RUN else "Halted"
 
     # -- domain --
 

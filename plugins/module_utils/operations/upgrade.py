@@ -28,6 +28,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.error
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubevirt_api import KUBEVIRT_API
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import kubernetes_name
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.ovirt_status import MAY_RUN
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.quantities import millicores, parse_quantity
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.engine_vm import ovirt_representation
@@ -35,9 +36,6 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt imp
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider, registry
 
 VM_ID_LABEL = labels.VM_ID
-# oVirt statuses of a VM that runs (or is on its way) under VDSM.
-OVIRT_RUNNING = ("up", "paused", "powering_up", "migrating", "reboot_in_progress", "wait_for_launch", "saving_state",
-                 "restoring_state", "not_responding", "unknown", "powering_down")
 # KubeVirt's default cpuAllocationRatio (10): a vCPU without an explicit request asks for 100m.
 VCPU_REQUEST_MILLICORES = 100
 # What each milestone needs of virt-api: blockers when missing, then what only warns.
@@ -191,7 +189,7 @@ def _check_vms(plan: _Cluster, ovirt: OvirtApi, namespace: str, storage_map: Map
     for vm, (rep, error) in zip(vms, reads, strict=True):
         status = status_of(vm)
         entry: Obj = {"name": str(vm.name), "status": status,
-                      "runs_under": "ovirt" if status in OVIRT_RUNNING else
+                      "runs_under": "ovirt" if status in MAY_RUN else
                       "kubevirt" if kubernetes_name(str(vm.name))[0] in vmis else "nothing"}
         try:
             if error is not None or rep is None:
@@ -292,7 +290,7 @@ def snapshot(ovirt: OvirtApi, kube: KubeApi, datacenter: str) -> Dict[str, Obj]:
     names_by_id = {str(vm.id): str(vm.name) for vm in vms}
     for vm in vms:
         cluster_id = str(getattr(getattr(vm, "cluster", None), "id", ""))
-        if cluster_id not in cluster_ids or status_of(vm) not in OVIRT_RUNNING:
+        if cluster_id not in cluster_ids or status_of(vm) not in MAY_RUN:
             continue
         host_id = str(getattr(getattr(vm, "host", None), "id", "") or "")
         result[str(vm.name)] = {"runtime": "ovirt", "status": status_of(vm), "host": hosts.get(host_id, host_id),

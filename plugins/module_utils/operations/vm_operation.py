@@ -44,7 +44,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations i
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import rerun
 
-OPERATIONS_ANNOTATION = labels.PREFIX + "operations"
+OPERATIONS_ANNOTATION = labels.OPERATIONS
 OPERATIONS = ("hotplug_disk", "hotunplug_disk", "hotplug_nic", "hotunplug_nic", "hibernate", "restore", "pause",
               "resume", "migrate", "cancel_migration", "shutdown", "reboot", "power_off")
 ACTIVE_MIGRATION_PHASES = ("", "Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running")
@@ -210,7 +210,7 @@ def _migrate(ctx: Context) -> bool:
             f"it can migrate after its next start in a cluster at milestone 2 or later, or within its pinned hosts")
     body: Obj = {"apiVersion": KUBEVIRT_API, "kind": "VirtualMachineInstanceMigration",
                  "metadata": {"generateName": f"{ctx.kubernetes_name[:40]}-migration-", "namespace": ctx.namespace,
-                              "labels": {labels.MANAGED_BY: labels.MANAGED_BY_VALUE}},
+                              "labels": {labels.MANAGED_BY_LABEL: labels.MANAGED_BY}},
                  "spec": {"vmiName": ctx.kubernetes_name}}
     if target:
         body["spec"]["addedNodeSelector"] = {labels.HOSTNAME: target}

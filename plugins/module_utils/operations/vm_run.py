@@ -30,6 +30,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubev
     KUBEVIRT_API,
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import kubernetes_name
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.ovirt_status import MAY_RUN
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.quantities import parse_quantity
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.engine_vm import ovirt_representation
@@ -44,10 +45,6 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations.t
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import rerun, scheduler
-
-# oVirt statuses of a VM that is not down: it runs (or is being run) under oVirt.
-OVIRT_ACTIVE = ("up", "powering_up", "wait_for_launch", "reboot_in_progress", "migrating", "paused",
-                "powering_down", "restoring_state", "saving_state", "not_responding", "unknown")
 
 
 def vmi_load(vmi: Mapping[str, Any]) -> Dict[str, Any]:
@@ -89,7 +86,7 @@ def host_inventory(hosts: Sequence[Any], ovirt_vms: Sequence[Any], vmis: Sequenc
     inventory = []
     for host in hosts:
         loads = [ovirt_load(v) for v in ovirt_vms if v.host is not None and v.host.id == host.id
-                 and status_of(v) in OVIRT_ACTIVE]
+                 and status_of(v) in MAY_RUN]
         loads += by_node.get(node_map.get(host.name, host.name), [])
         inventory.append({
             "name": host.name, "status": status_of(host), "cpus": cpu_count(host),
@@ -142,7 +139,7 @@ def run_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], *, storage_map
 
     for target in targets:
         ovirt_status = status_of(target.vm)
-        if ovirt_status in OVIRT_ACTIVE:
+        if ovirt_status in MAY_RUN:
             # Running under oVirt: it stays there until its next start, whatever the cluster type.
             target.host = host_name(hosts, target.vm)
         elif target.cluster_type.is_kubevirt:

@@ -34,7 +34,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.servi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model import vm_state
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
-REPORTED_ANNOTATION = labels.PREFIX + "reported-state"
+REPORTED_ANNOTATION = labels.REPORTED_STATE
 DEFAULT_MAX_CHANGES = 1000
 
 Obj = Dict[str, Any]

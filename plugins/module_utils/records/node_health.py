@@ -29,6 +29,7 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import status_of
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common import labels
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import ConflictError, InputError, NotFoundError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.labels import PREFIX
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import event_custom_id
@@ -36,9 +37,9 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.servi
 
 Obj = Dict[str, Any]
 
-FAILURES_ANNOTATION = PREFIX + "launch-failures"
-REASON_ANNOTATION = PREFIX + "non-operational-reason"
-SINCE_ANNOTATION = PREFIX + "non-operational-since"
+FAILURES_ANNOTATION = labels.LAUNCH_FAILURES
+REASON_ANNOTATION = labels.NON_OPERATIONAL_REASON
+SINCE_ANNOTATION = labels.NON_OPERATIONAL_SINCE
 TAINT_KEY = PREFIX + "non-operational"
 TAINT = {"key": TAINT_KEY, "value": "true", "effect": "NoSchedule"}
 

@@ -37,9 +37,9 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.servi
 
 Obj = Dict[str, Any]
 
-MANAGED_BY_LABEL = labels.MANAGED_BY
-MANAGED_BY = labels.MANAGED_BY_VALUE
-PROVIDER_LABEL = "ovirt-kubevirt.io/provider"
+MANAGED_BY_LABEL = labels.MANAGED_BY_LABEL
+MANAGED_BY = labels.MANAGED_BY
+PROVIDER_LABEL = labels.PROVIDER
 RECORD_PREFIX = "ovirt-kubevirt-provider-"
 SERVICE_ACCOUNT = "ovirt-kubevirt-bridge"
 CLUSTER_ROLE_PREFIX = "ovirt-kubevirt-bridge-"

@@ -57,7 +57,7 @@ Obj = Dict[str, Any]
 
 TYPES = ("legacy", "kubevirt")
 MILESTONES = (1, 2, 3)
-REGISTRY_LABEL = "ovirt-kubevirt.io/registry"
+REGISTRY_LABEL = labels.REGISTRY
 REGISTRY_VALUE = "cluster-type"
 CLUSTER_ID_LABEL = labels.CLUSTER_ID
 VM_ID_LABEL = labels.VM_ID

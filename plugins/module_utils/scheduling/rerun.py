@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common import labels
 
-ATTEMPTS_ANNOTATION = labels.PREFIX + "run-attempts"
+ATTEMPTS_ANNOTATION = labels.RUN_ATTEMPTS
 HOSTNAME_LABEL = labels.HOSTNAME
 DEFAULT_MAX_ATTEMPTS = 3
 
