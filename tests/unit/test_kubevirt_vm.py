@@ -22,10 +22,8 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.error
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build import build_domxml
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.read import domxml_to_config
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import build_representation
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.vm_manifest import (
-    quantity_kib,
-    representation_to_vm,
-)
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.translation import quantity_kib
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.vm_manifest import representation_to_vm
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_config import (
     CpuFeature,
     Firmware,

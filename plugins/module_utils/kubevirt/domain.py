@@ -1,0 +1,265 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ovirt_kubevirt.bridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The domain: CPU and NUMA, memory, resources, machine type, firmware, clock and features."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Dict, Optional
+
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.placeholders import parse_placeholder
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.translation import TranslationBase, integer, quantity_kib
+
+try:
+    import zoneinfo
+except ImportError:  # Python < 3.9
+    zoneinfo = None  # type: ignore[assignment]
+
+HYPERV_FEATURES = {
+    "relaxed": "relaxed", "vapic": "vapic", "spinlocks": "spinlocks", "vpindex": "vpindex", "runtime": "runtime",
+    "synic": "synic", "stimer": "synictimer", "reset": "reset", "vendor_id": "vendorid", "frequencies": "frequencies",
+    "reenlightenment": "reenlightenment", "tlbflush": "tlbflush", "ipi": "ipi", "evmcs": "evmcs",
+}
+TIMER_NAMES = {"rtc": "rtc", "pit": "pit", "hpet": "hpet", "hypervclock": "hyperv", "kvmclock": "kvm"}
+TICK_POLICIES = ("delay", "catchup", "merge", "discard")
+
+
+@functools.lru_cache(maxsize=None)
+def _timezone_database() -> bool:
+    try:
+        zoneinfo.ZoneInfo("UTC")
+    except Exception:  # pylint: disable=broad-except  # no tz database on this host
+        return False
+    return True
+
+
+def _known_timezone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone KubeVirt will accept (Windows names are not)."""
+    if zoneinfo is None or not _timezone_database():  # no way to ask: trust the shape of IANA names
+        return "/" in name or name in ("UTC", "GMT")
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return False
+    return True
+
+
+class DomainPart(TranslationBase):
+    """The domain: CPU and NUMA, memory, resources, machine type, firmware, clock and features."""
+
+    def domain(self, devices: Dict[str, Any]) -> Dict[str, Any]:
+        c = self.config
+        domain: Dict[str, Any] = {
+            "cpu": self.cpu(),
+            "memory": self.memory(),
+            "firmware": self.firmware(),
+            "clock": self.clock(),
+            "features": self.features(),
+            "devices": devices,
+        }
+        machine = self.machine_type()
+        if machine:
+            domain["machine"] = {"type": machine}
+        resources = self.resources()
+        if resources:
+            domain["resources"] = resources
+        if c.io_threads:
+            domain["ioThreadsPolicy"] = "shared" if c.io_threads == 1 else "auto"
+            if c.io_threads > 1:
+                self.concerns.add(
+                    "cpu.io_threads", "info",
+                    f"oVirt gave the VM {c.io_threads} I/O threads; KubeVirt allocates them itself (ioThreadsPolicy auto).",
+                    kept_by_domxml=True,
+                )
+        return domain
+
+    def cpu(self) -> Dict[str, Any]:
+        c = self.config
+        request = self.scheduling.get("cpu_request") or {}
+        cores = int(request.get("cores") or (c.topology.cores if c.topology else 1))
+        threads = int(request.get("threads") or (c.topology.threads if c.topology else 1))
+        vcpus = int(request.get("vcpus") or c.vcpus)
+        max_vcpus = int(request.get("max_vcpus") or c.vcpu_ceiling)
+        if min(cores, threads, vcpus) < 1:
+            raise InputError(f"the CPU request ({vcpus} vCPUs, {cores} cores, {threads} threads) needs counts of at least 1")
+        if vcpus % (cores * threads):
+            self.concerns.add(
+                "cpu.topology_changed", "warning",
+                f"{vcpus} vCPUs do not fill whole sockets of {cores} core(s) x {threads} thread(s); the guest gets {vcpus} single-core sockets.",
+                kept_by_domxml=True,
+            )
+            cores = threads = 1
+        cpu: Dict[str, Any] = {"sockets": vcpus // (cores * threads), "cores": cores, "threads": threads}
+        if max_vcpus > vcpus:
+            cpu["maxSockets"] = max(max_vcpus // (cores * threads), cpu["sockets"])
+        if c.cpu.mode in ("host-passthrough", "host-model"):
+            cpu["model"] = c.cpu.mode
+        elif c.cpu.model:
+            cpu["model"] = c.cpu.model
+        if c.cpu.features:
+            cpu["features"] = [{"name": f.name, "policy": f.policy or "require"} for f in c.cpu.features]
+        dedicated = bool(request.get("dedicated", bool(c.cpu_tune.vcpu_pins)))
+        if dedicated:
+            cpu["dedicatedCpuPlacement"] = True
+            if c.cpu_tune.vcpu_pins:
+                self.concerns.add(
+                    "cpu.pinning", "info",
+                    "CPU pinning becomes dedicated CPU placement: KubeVirt picks the host CPUs; the oVirt cpusets are not kept.",
+                    kept_by_domxml=True,
+                )
+            if c.cpu_tune.emulator_pin:
+                cpu["isolateEmulatorThread"] = True
+        self.numa(cpu, dedicated)
+        if request.get("shares") is not None:
+            self.concerns.add(
+                "cpu.shares", "info",
+                f"CPU shares {request['shares']} are not carried; Kubernetes CPU requests weigh the pod instead.",
+                kept_by_domxml=True,
+            )
+        return cpu
+
+    def numa(self, cpu: Dict[str, Any], dedicated: bool) -> None:
+        numa = self.scheduling.get("numa") or {}
+        nodes = numa.get("nodes") or []
+        if len(nodes) > 1:
+            if dedicated and (self.scheduling.get("memory_request") or {}).get("hugepage_size_kib"):
+                cpu["numa"] = {"guestMappingPassthrough": {}}
+                self.concerns.add(
+                    "cpu.numa", "info",
+                    f"The guest's {len(nodes)} NUMA cells are replaced by KubeVirt's mapping of the host NUMA cells it runs on.",
+                    kept_by_domxml=True,
+                )
+            else:
+                self.concerns.add(
+                    "cpu.numa", "warning",
+                    f"The guest's {len(nodes)} NUMA cells are not carried: KubeVirt mirrors NUMA only for dedicated CPUs with hugepages.",
+                    kept_by_domxml=True,
+                )
+        if numa.get("nodeset") or (numa.get("tune_mode") and len(nodes) > 1):
+            self.concerns.add(
+                "cpu.numa_tune", "warning",
+                f"NUMA tuning ({numa.get('tune_mode')} on host nodes {numa.get('nodeset')}) is not carried.",
+                kept_by_domxml=True,
+            )
+
+    def memory(self) -> Dict[str, Any]:
+        c = self.config
+        request = self.scheduling.get("memory_request") or {}
+        memory: Dict[str, Any] = {"guest": quantity_kib(c.memory_kib)}
+        max_kib = request.get("max_memory_kib", c.max_memory_kib)
+        if max_kib and max_kib > c.memory_kib:
+            memory["maxGuest"] = quantity_kib(max_kib)
+        hugepage = request.get("hugepage_size_kib", c.hugepage_size_kib)
+        if hugepage:
+            memory["hugepages"] = {"pageSize": quantity_kib(hugepage)}
+        if c.current_memory_kib is not None and c.current_memory_kib != c.memory_kib:
+            self.concerns.add(
+                "memory.balloon_target", "info",
+                f"The balloon target ({c.current_memory_kib} KiB) is not carried; the guest starts with all its memory.",
+            )
+        return memory
+
+    def resources(self) -> Dict[str, Any]:
+        resources: Dict[str, Any] = {}
+        memory = self.scheduling.get("memory_request") or {}
+        guaranteed = memory.get("guaranteed_kib")
+        if guaranteed and guaranteed < self.config.memory_kib:
+            # Kubernetes requests are what oVirt calls guaranteed memory: the rest is overcommitted.
+            resources["requests"] = {"memory": quantity_kib(guaranteed)}
+        limit = (self.scheduling.get("cpu_request") or {}).get("limit_millicores")
+        if limit:
+            resources["limits"] = {"cpu": f"{limit}m"}
+        return resources
+
+    def machine_type(self) -> Optional[str]:
+        machine = self.config.machine_type
+        if not machine or machine == "q35" or machine.startswith("pc-q35"):
+            return machine
+        self.concerns.add(
+            "machine.changed", "warning",
+            f"Machine type {machine} (i440fx) is not offered by KubeVirt; the VM gets q35, "
+            "so the guest sees a new chipset (PCIe, AHCI instead of IDE).",
+            kept_by_domxml=True,
+        )
+        return "q35"
+
+    def firmware(self) -> Dict[str, Any]:
+        c = self.config
+        firmware: Dict[str, Any] = {"uuid": c.uuid}
+        serial = c.sysinfo.get("serial")
+        if serial and parse_placeholder(serial) is None:
+            firmware["serial"] = serial
+        elif serial:
+            self.concerns.add("firmware.serial", "info", "The SMBIOS serial was the oVirt host's (HOST-SERIAL:); KubeVirt generates one.")
+        if c.firmware.type == "uefi":
+            firmware["bootloader"] = {"efi": {"secureBoot": c.firmware.secure_boot}}
+            self.concerns.add("firmware.nvram", "info", "UEFI variables (NVRAM) are not carried; boot entries are re-created on first boot.")
+        else:
+            firmware["bootloader"] = {"bios": {"useSerial": True} if c.firmware.bios_serial else {}}
+        if c.firmware.boot_menu:
+            self.concerns.add("firmware.boot_menu", "info", "The BIOS boot menu is not offered by KubeVirt.", kept_by_domxml=True)
+        if c.kernel_boot is not None:
+            self.concerns.add(
+                "firmware.kernel_boot", "warning",
+                f"Direct kernel boot from host paths ({c.kernel_boot.kernel}) is not carried: KubeVirt boots kernels from container images only.",
+            )
+        return firmware
+
+    def clock(self) -> Dict[str, Any]:
+        clock_config = self.config.clock
+        clock: Dict[str, Any] = {}
+        timezone = clock_config.timezone
+        if timezone and _known_timezone(timezone):
+            clock["timezone"] = timezone
+        else:
+            clock["utc"] = {"offsetSeconds": clock_config.adjustment_seconds} if clock_config.adjustment_seconds else {}
+            if timezone:
+                self.concerns.add(
+                    "clock.timezone", "info",
+                    f"Time zone {timezone!r} is not an IANA name (a Windows one?); "
+                    f"the guest keeps its offset of {clock_config.adjustment_seconds} s from UTC.",
+                )
+        timers: Dict[str, Any] = {}
+        for timer in clock_config.timers:
+            name = TIMER_NAMES.get(timer.name)
+            if name is None:
+                continue
+            settings: Dict[str, Any] = {}
+            if timer.present is not None:
+                settings["present"] = timer.present
+            if timer.tickpolicy in TICK_POLICIES and name in ("rtc", "pit", "hpet"):
+                settings["tickPolicy"] = timer.tickpolicy
+            timers[name] = settings
+        if timers:
+            clock["timer"] = timers
+        return clock
+
+    def features(self) -> Dict[str, Any]:
+        f = self.config.features
+        features: Dict[str, Any] = {"acpi": {} if f.acpi else {"enabled": False}}
+        if f.apic:
+            features["apic"] = {}
+        if f.smm or (self.config.firmware.type == "uefi" and self.config.firmware.secure_boot):
+            features["smm"] = {}
+        hyperv: Dict[str, Any] = {}
+        for name, attrs in f.hyperv.items():
+            target = HYPERV_FEATURES.get(name)
+            if target is None:
+                self.concerns.add("features.hyperv", "info", f"Hyper-V enlightenment {name!r} has no KubeVirt setting.", kept_by_domxml=True)
+                continue
+            setting: Dict[str, Any] = {} if attrs.get("state", "on") == "on" else {"enabled": False}
+            if target == "spinlocks" and attrs.get("retries"):
+                setting["spinlocks"] = max(integer(attrs["retries"], "Hyper-V spinlocks retries"), 4096)
+            if target == "vendorid" and attrs.get("value"):
+                setting["vendorid"] = attrs["value"]
+            hyperv[target] = setting
+        if hyperv:
+            features["hyperv"] = hyperv
+        if f.vmcoreinfo:
+            self.concerns.add(
+                "features.vmcoreinfo", "info",
+                "The vmcoreinfo device (kernel crash dumps with KASLR) has no KubeVirt setting.",
+                kept_by_domxml=True,
+            )
+        return features
