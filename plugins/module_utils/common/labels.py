@@ -20,6 +20,15 @@ NON_OPERATIONAL_REASON = PREFIX + "non-operational-reason"
 NON_OPERATIONAL_SINCE = PREFIX + "non-operational-since"
 OPERATIONS = PREFIX + "operations"
 REPORTED_STATE = PREFIX + "reported-state"
+# What a VirtualMachine says of the oVirt VM it runs (kubevirt.vm_manifest).
+VM_NAME = PREFIX + "vm-name"
+DOMXML_SHA256 = PREFIX + "domxml-sha256"
+HA_PRIORITY = PREFIX + "ha-priority"
+DELIVERY = PREFIX + "delivery"
+# oVirt affinity labels, kept as VM labels under this prefix.
+AFFINITY_LABEL_PREFIX = "affinity-label.ovirt-kubevirt.io/"
+# The node taint of a non-operational node (records.node_health).
+NON_OPERATIONAL_TAINT = PREFIX + "non-operational"
 # KubeVirt's own annotation for hook sidecars.
 HOOK_SIDECARS = "hooks.kubevirt.io/hookSidecars"
 # The well-known node label KubeVirt and the collection pin VMs with.

@@ -31,7 +31,6 @@ from typing import Any, Dict, List, Optional, Tuple
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import status_of
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common import labels
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import ConflictError, InputError, NotFoundError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.labels import PREFIX
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import event_custom_id
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 
@@ -40,7 +39,7 @@ Obj = Dict[str, Any]
 FAILURES_ANNOTATION = labels.LAUNCH_FAILURES
 REASON_ANNOTATION = labels.NON_OPERATIONAL_REASON
 SINCE_ANNOTATION = labels.NON_OPERATIONAL_SINCE
-TAINT_KEY = PREFIX + "non-operational"
+TAINT_KEY = labels.NON_OPERATIONAL_TAINT
 TAINT = {"key": TAINT_KEY, "value": "true", "effect": "NoSchedule"}
 
 OPERATIONAL = "operational"
