@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests" / "lab"))
 import kubelab  # noqa: E402  (the lab's own modules live in tests/lab)
 import labctl  # noqa: E402
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import open_session  # noqa: E402
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session  # noqa: E402
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run, vm_run_wait  # noqa: E402
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider, registry  # noqa: E402
 

@@ -203,6 +203,7 @@ results:
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 
@@ -223,7 +224,7 @@ def main() -> None:
         required_one_of=[("cluster", "clusters")],
     )
     p = module.params
-    run_module(module, lambda session: registry.set_cluster_types(
+    run_module(module, open_session, lambda session: registry.set_cluster_types(
         session.ovirt, session.kube, p["clusters"] or [p["cluster"]], single=p["clusters"] is None,
         engine_url=p["auth"]["url"], cluster_type=p["type"], provider=p["provider"], namespace=p["namespace"],
         milestone=p["milestone"], wait=p["wait"], wait_timeout=p["wait_timeout"], check_mode=module.check_mode))

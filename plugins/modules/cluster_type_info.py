@@ -122,13 +122,14 @@ clusters:
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 
 def main() -> None:
     module = create_module({"cluster": {"type": "str"}, "namespace": {"type": "str"}})
     p = module.params
-    run_module(module, lambda session: {"changed": False, "clusters": registry.cluster_types(
+    run_module(module, open_session, lambda session: {"changed": False, "clusters": registry.cluster_types(
         session.ovirt, session.kube, cluster=p["cluster"], namespace=p["namespace"])})
 
 

@@ -109,6 +109,7 @@ report_files:
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import upgrade
 
 ARGUMENT_SPEC = {
@@ -127,10 +128,10 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-    run_module(module, lambda session: upgrade.plan_result(upgrade.preflight(
+    run_module(module, open_session, lambda session: upgrade.plan_result(upgrade.preflight(
         session.ovirt, session.kube, datacenter=p["datacenter"], targets=p["targets"], provider_name=p["provider"],
         namespace=p["namespace"], storage_map=p["storage_map"], network_map=p["network_map"], node_map=p["node_map"],
-        connect=session.ovirt_connector(), max_workers=p["max_workers"]), p["report_dir"]))
+        connect=session.more_ovirt_connections(), max_workers=p["max_workers"]), p["report_dir"]))
 
 
 if __name__ == "__main__":

@@ -210,7 +210,8 @@ changes:
 from typing import Any, Dict
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import KUBERNETES, Session
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.kube_session import open_kube_session
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import Session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider
 
 
@@ -233,7 +234,7 @@ def main() -> None:
                                         create_service_account=p["create_service_account"],
                                         token_duration=p["token_duration"], check_mode=module.check_mode)
 
-    run_module(module, operation, uses=(KUBERNETES,))
+    run_module(module, open_kube_session, operation)
 
 
 if __name__ == "__main__":

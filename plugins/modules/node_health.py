@@ -179,6 +179,7 @@ ovirt:
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import node_health
 
 ARGUMENT_SPEC = {
@@ -194,7 +195,7 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-    run_module(module, lambda session: node_health.ensure_state(
+    run_module(module, open_session, lambda session: node_health.ensure_state(
         session.kube, session.ovirt, p["node"], p["state"], reason=p["reason"], window_s=p["window"],
         expire=p["expire"], node_map=p["node_map"], check_mode=module.check_mode))
 

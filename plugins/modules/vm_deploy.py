@@ -127,6 +127,7 @@ failed:
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_deploy
 
 ARGUMENT_SPEC = {
@@ -150,9 +151,9 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-    run_module(module, lambda session: vm_deploy.deploy(
+    run_module(module, open_session, lambda session: vm_deploy.deploy(
         session.ovirt, session.kube, p["vms"], storage_map=p["storage_map"], network_map=p["network_map"],
-        node_map=p["node_map"], connect=session.ovirt_connector(), max_workers=p["max_workers"],
+        node_map=p["node_map"], connect=session.more_ovirt_connections(), max_workers=p["max_workers"],
         check_mode=module.check_mode))
 
 

@@ -193,6 +193,7 @@ cancelled:
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_operation
 
 ARGUMENT_SPEC = {
@@ -222,7 +223,7 @@ def main() -> None:
         ("operation", "hotplug_nic", ("nic",)), ("operation", "hotunplug_nic", ("nic",)),
     ])
     p = module.params
-    run_module(module, lambda session: vm_operation.operate(
+    run_module(module, open_session, lambda session: vm_operation.operate(
         session.ovirt, session.kube, p["vm"], p["operation"],
         params={k: p[k] for k in ("disk", "nic", "target_node", "request_id")}, timeout_s=p["timeout"],
         check_mode=module.check_mode))

@@ -179,7 +179,8 @@ query_result:
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import OVIRT
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_session import open_ovirt_session
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import open_no_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_representation
 
 ARGUMENT_SPEC = {
@@ -206,12 +207,12 @@ def main() -> None:
                            required_one_of=[("vm", "domxml", "domxml_path")])
     p = module.params
     # A domxml needs no connection; a VM named in oVirt needs the engine only.
-    run_module(module, lambda session: vm_representation.represent(
+    run_module(module, open_ovirt_session if p["vm"] else open_no_session, lambda session: vm_representation.represent(
         session.ovirt if p["vm"] else None, vm=p["vm"], domxml=p["domxml"], domxml_path=p["domxml_path"],
         scheduling=p["scheduling"], configuration_format=p["configuration_format"], max_bytes=p["max_bytes"],
         storage_map=p["storage_map"], network_map=p["network_map"], namespace=p["namespace"], name=p["name"],
         run_strategy=p["run_strategy"], delivery=p["delivery"], host_device_map=p["host_device_map"],
-        node_map=p["node_map"], query=p["query"]), uses=(OVIRT,) if p["vm"] else ())
+        node_map=p["node_map"], query=p["query"]))
 
 
 if __name__ == "__main__":

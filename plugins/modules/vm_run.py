@@ -144,6 +144,7 @@ results:
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run
 
 ARGUMENT_SPEC = {
@@ -161,11 +162,11 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-    run_module(module, lambda session: vm_run.run_vms(
+    run_module(module, open_session, lambda session: vm_run.run_vms(
         session.ovirt, session.kube, p["vms"], storage_map=p["storage_map"], network_map=p["network_map"],
         policy=p["policy"], node_map=p["node_map"], host_device_map=p["host_device_map"],
         exclude_hosts=p["exclude_hosts"], check_mode=module.check_mode, max_workers=p["max_workers"],
-        connect=session.ovirt_connector()))
+        connect=session.more_ovirt_connections()))
 
 
 if __name__ == "__main__":

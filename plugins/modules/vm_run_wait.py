@@ -138,6 +138,7 @@ waited_seconds:
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run_wait
 
 ARGUMENT_SPEC = {
@@ -152,7 +153,7 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-    run_module(module, lambda session: vm_run_wait.wait_vms(
+    run_module(module, open_session, lambda session: vm_run_wait.wait_vms(
         session.ovirt, session.kube, p["vms"], p["timeout"], max_attempts=p["max_attempts"],
         health={"threshold": p["failure_threshold"], "window_s": p["failure_window"]}, check_mode=module.check_mode))
 

@@ -68,6 +68,7 @@ disturbed:
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import upgrade
 
 ARGUMENT_SPEC = {
@@ -80,7 +81,7 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-    run_module(module, lambda session: upgrade.runtime_info(
+    run_module(module, open_session, lambda session: upgrade.runtime_info(
         session.ovirt, session.kube, p["datacenter"], p["compare_to"], p["fail_on_change"]))
 
 

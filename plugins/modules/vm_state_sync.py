@@ -143,6 +143,7 @@ seconds:
 """
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_state_sync
 
 ARGUMENT_SPEC = {
@@ -158,7 +159,7 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
-    run_module(module, lambda session: vm_state_sync.sync_states(
+    run_module(module, open_session, lambda session: vm_state_sync.sync_states(
         session.ovirt, session.kube, vms=p["vms"], clusters=p["clusters"], node_map=p["node_map"], follow=p["follow"],
         duration_s=p["duration"], max_changes=p["max_changes"], check_mode=module.check_mode))
 

@@ -12,9 +12,10 @@ import threading
 import time
 
 import pytest
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import open_session
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import node_health as nh
 from harness import engine, k8s_params, kubectl, own_lab, run_playbook
+
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import node_health as nh
 
 TOPOLOGY = {"datacenters": [{"name": "dc1", "clusters": [
     {"name": "kv-h", "version": "4.7", "hosts": [

@@ -6,10 +6,11 @@
     def main():
         module = create_module(ARGUMENT_SPEC)
         p = module.params
-        run_module(module, lambda session: operation(session.ovirt, session.kube, p["vms"], ...))
+        run_module(module, open_session, lambda session: operation(session.ovirt, session.kube, p["vms"], ...))
 
-``run_module`` owns how every module ends: it opens the connections the
-operation uses, keeps the connection warnings and the operation's own, shows
+``run_module`` owns how every module ends: it opens the connections with the
+opener the module gives (clients.session: both APIs, one, or none, so a
+module ships only the clients it uses), keeps the connection warnings and the operation's own, shows
 the diff only under ``--diff``, and turns a BridgeError into fail_json with a
 message that says what and why (its details join the result), never a traceback.
 """
@@ -23,7 +24,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.arg
     connection_argument_spec,
     k8s_params,
 )
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import BOTH, Session, open_session
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.session import Opener, Session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import BridgeError
 
 Operation = Callable[[Session], Dict[str, Any]]
@@ -37,11 +38,11 @@ def create_module(argument_spec: Dict[str, Any], **kwargs: Any) -> AnsibleModule
     return AnsibleModule(argument_spec=spec, **kwargs)
 
 
-def run_module(module: AnsibleModule, operation: Operation, uses: Sequence[str] = BOTH) -> None:
-    """Connect to the APIs in ``uses``, call the operation once, and exit with its result or fail with its error."""
+def run_module(module: AnsibleModule, opener: Opener, operation: Operation) -> None:
+    """Open the run's session, call the operation once, and exit with its result or fail with its error."""
     warnings: List[str] = []
     try:
-        with open_session(module.params.get("auth"), k8s_params(module.params), tuple(uses)) as session:
+        with opener(module.params.get("auth"), k8s_params(module.params)) as session:
             warnings = session.warnings
             result = operation(session)
     except BridgeError as exc:
