@@ -13,7 +13,7 @@ host-local values. ``read_vm`` does the I/O; ``vm_config`` and
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Literal, Mapping, Optional
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import OvirtApi
@@ -327,3 +327,8 @@ def ovirt_representation(ovirt: OvirtApi, vm_name: str, scheduling: Optional[Map
     return build_representation(
         vm_config(data), scheduling_overrides=overrides,
         configuration_format=configuration_format, dynamic=ovirt_dynamic(data.vm))
+
+
+def representation_reader(vm_name: str) -> Callable[[OvirtApi], Dict[str, Any]]:
+    """The engine read of one VM's representation (hybrid configuration, the engine's placement), for run_parallel."""
+    return lambda ovirt: ovirt_representation(ovirt, vm_name, None, "hybrid")

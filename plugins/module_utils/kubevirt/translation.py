@@ -13,7 +13,6 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubev
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_config import Disk, Nic, VmConfig
 
 API_VERSION = KUBEVIRT_API
-PREFIX = labels.PREFIX
 LABEL_VM_ID = labels.VM_ID
 LABEL_CLUSTER_ID = labels.CLUSTER_ID
 ANNOTATION_VM_NAME = labels.VM_NAME

@@ -31,7 +31,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.namin
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.ovirt_status import MAY_RUN
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.quantities import millicores, parse_quantity
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.engine_vm import ovirt_representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.engine_vm import representation_reader
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt import vm_manifest
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider, registry
 
@@ -175,17 +175,12 @@ def _check_hosts(plan: _Cluster, hosts: Sequence[Obj]) -> None:
             plan.blockers.append(f"host {host['name']}'s node is not Ready")
 
 
-def _reading(name: str) -> Callable[[Any], Dict[str, Any]]:
-    """The engine read of one VM's representation, for run_parallel."""
-    return lambda svc: ovirt_representation(svc, name, None, "hybrid")
-
-
 def _check_vms(plan: _Cluster, ovirt: OvirtApi, namespace: str, storage_map: Mapping[str, Any],
                network_map: Mapping[str, Any], node_of: Mapping[str, str], vmis: set,
                connect: Optional[Callable[[], Any]], max_workers: int) -> None:
     totals = {"memory": 0, "millicores": 0}
     vms = list(ovirt.vms(str(plan.cluster.name)))
-    reads = run_parallel(ovirt, [_reading(str(vm.name)) for vm in vms], connect, max_workers)
+    reads = run_parallel(ovirt, [representation_reader(str(vm.name)) for vm in vms], connect, max_workers)
     for vm, (rep, error) in zip(vms, reads, strict=True):
         status = status_of(vm)
         entry: Obj = {"name": str(vm.name), "status": status,

@@ -14,13 +14,11 @@ import os
 from typing import Any, Dict, Mapping, Optional
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import HostileInputError, InputError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml import engine_vm, representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml import representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.engine_vm import ovirt_representation
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.parse import DEFAULT_MAX_BYTES
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt import passthrough, vm_manifest
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model import vm_query
-
-# A VM named in oVirt: read by the engine reader of the domxml layer.
-ovirt_representation = engine_vm.ovirt_representation
 
 
 def read_domxml_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:

@@ -33,7 +33,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.namin
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.ovirt_status import MAY_RUN
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.quantities import parse_quantity
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.engine_vm import ovirt_representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.engine_vm import representation_reader
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.vm_manifest import representation_to_vm
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations.targets import (
     Target,
@@ -174,7 +174,7 @@ def run_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], *, storage_map
 def _read_representations(ovirt: OvirtApi, targets: Sequence[Target],
                           connect: Optional[Callable[[], Any]], max_workers: int) -> None:
     """Every target's representation, read from the engine over up to ``max_workers`` connections."""
-    calls = [lambda svc, name=t.name: ovirt_representation(svc, name, None, "hybrid") for t in targets]
+    calls = [representation_reader(t.name) for t in targets]
     for target, (representation, error) in zip(targets, run_parallel(ovirt, calls, connect, max_workers), strict=True):
         if error is not None:
             raise error
