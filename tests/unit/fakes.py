@@ -19,6 +19,7 @@ import threading
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_service
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import (
     ConflictError,
     InputError,
@@ -148,21 +149,8 @@ class FakeKube:
                              plan: Callable[[Optional[Dict[str, str]]], Optional[Dict[str, str]]],
                              check_mode: bool = False, what: str = "record"
                              ) -> Tuple[Optional[Dict[str, str]], Dict[str, str], bool]:
-        current = self.get("v1", "ConfigMap", name, namespace)
-        before = dict(current.get("data") or {}) if current else None
-        planned = plan(before)
-        if planned is None:
-            return before, dict(before or {}), False
-        if check_mode:
-            return before, planned, True
-        if current is None:
-            self.create({"apiVersion": "v1", "kind": "ConfigMap", "data": planned,
-                         "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)}})
-        else:
-            current["data"] = planned
-            current["metadata"].setdefault("labels", {}).update(labels)
-            self.replace(current)
-        return before, dict(planned), True
+        # KubeService's own logic, over this fake's get, create and update.
+        return k8s_service.write_configmap_data(self, name, namespace, labels, plan, check_mode, what)
 
     def run_batch(self, calls: Sequence[Callable[[], T]],
                   max_workers: int = 8) -> List[Tuple[Optional[T], Optional[Exception]]]:

@@ -27,6 +27,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.error
     ConflictError,
     NotFoundError,
 )
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi
 
 try:
     from kubernetes import watch as k8s_watch
@@ -227,45 +228,7 @@ class KubeService:
                              plan: Callable[[Optional[Dict[str, str]]], Optional[Dict[str, str]]],
                              check_mode: bool = False, what: str = "record"
                              ) -> Tuple[Optional[Dict[str, str]], Dict[str, str], bool]:
-        """Make a ConfigMap's data what ``plan(current data or None)`` says; None means no change.
-
-        Creates it when missing; a concurrent create or change re-reads and
-        re-plans, so concurrent writers never clobber each other. Returns
-        (data before, data after, changed).
-        """
-        for _attempt in range(CONFLICT_RETRIES):
-            current = self.get("v1", "ConfigMap", name, namespace)
-            before = dict(current.get("data") or {}) if current else None
-            planned = plan(before)
-            if planned is None:
-                return before, dict(before or {}), False
-            if check_mode:
-                return before, planned, True
-            if current is None:
-                body = {"apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)}, "data": planned}
-                try:
-                    created = self.create(body)
-                except ConflictError:
-                    continue  # a concurrent writer created it: re-read and re-plan
-                return None, dict(created.get("data") or {}), True
-            seen: Dict[str, Any] = {}
-
-            def mutate(obj: Obj) -> Optional[Obj]:
-                seen["before"] = fresh = dict(obj.get("data") or {})  # noqa: B023  (called in this iteration only)
-                data = plan(fresh)
-                if data is None:
-                    return None
-                obj["data"] = data
-                obj["metadata"].setdefault("labels", {}).update(labels)
-                return obj
-
-            try:
-                obj, changed = self.update("v1", "ConfigMap", name, namespace, mutate)
-            except NotFoundError:
-                continue  # deleted meanwhile: create it
-            return seen.get("before", before), dict(obj.get("data") or {}), changed
-        raise ConflictError(f"the {what} {namespace}/{name} keeps changing under concurrent writers; try again")
+        return write_configmap_data(self, name, namespace, labels, plan, check_mode, what)
 
     # -- batches -----------------------------------------------------------
     @staticmethod
@@ -397,6 +360,51 @@ class KubeService:
                 yield event["type"], raw
         finally:
             watcher.stop()
+
+
+def write_configmap_data(kube: KubeApi, name: str, namespace: str, labels: Dict[str, str],
+                         plan: Callable[[Optional[Dict[str, str]]], Optional[Dict[str, str]]],
+                         check_mode: bool = False, what: str = "record"
+                         ) -> Tuple[Optional[Dict[str, str]], Dict[str, str], bool]:
+    """Make a ConfigMap's data what ``plan(current data or None)`` says; None means no change.
+
+    Creates it when missing; a concurrent create or change re-reads and
+    re-plans, so concurrent writers never clobber each other. Returns
+    (data before, data after, changed).
+    """
+    for _attempt in range(CONFLICT_RETRIES):
+        current = kube.get("v1", "ConfigMap", name, namespace)
+        before = dict(current.get("data") or {}) if current else None
+        planned = plan(before)
+        if planned is None:
+            return before, dict(before or {}), False
+        if check_mode:
+            return before, planned, True
+        if current is None:
+            body = {"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)}, "data": planned}
+            try:
+                created = kube.create(body)
+            except ConflictError:
+                continue  # a concurrent writer created it: re-read and re-plan
+            return None, dict(created.get("data") or {}), True
+        seen: Dict[str, Any] = {}
+
+        def mutate(obj: Obj) -> Optional[Obj]:
+            seen["before"] = fresh = dict(obj.get("data") or {})  # noqa: B023  (called in this iteration only)
+            data = plan(fresh)
+            if data is None:
+                return None
+            obj["data"] = data
+            obj["metadata"].setdefault("labels", {}).update(labels)
+            return obj
+
+        try:
+            obj, changed = kube.update("v1", "ConfigMap", name, namespace, mutate)
+        except NotFoundError:
+            continue  # deleted meanwhile: create it
+        return seen.get("before", before), dict(obj.get("data") or {}), changed
+    raise ConflictError(f"the {what} {namespace}/{name} keeps changing under concurrent writers; try again")
 
 
 def _backoff(failures: int, deadline: float) -> int:
