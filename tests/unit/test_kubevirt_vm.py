@@ -269,6 +269,9 @@ def test_bad_network_map_entries_are_refused(network_map, message):
         ({"high_availability": {"enabled": True, "priority": 50}}, None, None, "Always"),
         (None, {"status": "up"}, None, "Manual"),
         (None, {"status": "migrating"}, None, "Manual"),
+        # The engine lost track of it, it did not stop: ovirt-engine's VMStatus.isNotRunning() is false.
+        (None, {"status": "unknown"}, None, "Manual"),
+        (None, {"status": "image_locked"}, None, "Halted"),
         (None, None, None, "Halted"),
         ({"high_availability": {"enabled": True}}, None, "RerunOnFailure", "RerunOnFailure"),
     ],
