@@ -143,17 +143,14 @@ results:
       elements: dict
 """
 
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import placement_argument_spec
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run
 
 ARGUMENT_SPEC = {
     "vms": {"type": "list", "elements": "str", "required": True},
-    "storage_map": {"type": "dict", "default": {}},
-    "network_map": {"type": "dict", "default": {}},
-    "node_map": {"type": "dict", "default": {}},
-    "host_device_map": {"type": "dict", "default": {}},
-    "policy": {"type": "str", "choices": ["even_distribution", "power_saving", "vm_count"], "default": "even_distribution"},
+    **placement_argument_spec(),
     "exclude_hosts": {"type": "dict", "default": {}},
     "max_workers": {"type": "int", "default": 8},
 }

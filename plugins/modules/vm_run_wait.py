@@ -15,8 +15,11 @@ description:
     explain it.
   - VMs that oVirt runs (legacy clusters, or legacy-runtime VMs) are followed through the engine, which has no
     watch API; their status is read once a second.
-  - In a milestone-1 cluster oVirt does the reruns; the P(ovirt_kubevirt.bridge.milestone1#role) role retries a
-    failed VM on the next-best host, and this module only reads.
+  - In a milestone-1 cluster oVirt chooses the host, so the reruns are oVirt's too. Without O(ovirt_rerun) this
+    module only reads. With it, a failed VM is run again as M(ovirt_kubevirt.bridge.vm_run) runs it, on the
+    next-best host oVirt-side scheduling picks among the hosts not tried yet, up to O(max_attempts) attempts in
+    all; a VM that no other host can run fails with the scheduler's reasons. The
+    P(ovirt_kubevirt.bridge.milestone1#role) role uses it so.
   - In a milestone-2 (or later) cluster the collection owns the reruns, as KubeVirt itself retries forever on any
     node. A VM that failed (VMI Failed, or not Running within O(timeout)) is rerun with a C(NotIn) node-affinity
     term excluding every node already tried, up to O(max_attempts) attempts in all. Each attempt and its reason
@@ -44,9 +47,37 @@ options:
     default: 300
   max_attempts:
     description:
-      - Attempts in all for a milestone-2 VM, the first run included (oVirt's C(MaxRerunVmOnVdsCount) is 3).
+      - Attempts in all for a VM that is rerun, the first run included (oVirt's C(MaxRerunVmOnVdsCount) is 3).
     type: int
     default: 3
+  ovirt_rerun:
+    description:
+      - Rerun failed milestone-1 VMs on the next-best host, placing them as M(ovirt_kubevirt.bridge.vm_run) does;
+        give the same maps and policy as the vm_run task that started them. Omitted, milestone-1 VMs are not rerun.
+      - It has no effect on milestone-2 VMs, which are always rerun, nor on VMs that oVirt runs.
+    type: dict
+    suboptions:
+      storage_map:
+        description: Where the disks go, keyed by oVirt storage domain name; see M(ovirt_kubevirt.bridge.vm_run).
+        type: dict
+        default: {}
+      network_map:
+        description: Where the NICs go, keyed by vNIC profile or network name; see M(ovirt_kubevirt.bridge.vm_run).
+        type: dict
+        default: {}
+      node_map:
+        description: oVirt host name to Kubernetes node name, where they differ.
+        type: dict
+        default: {}
+      host_device_map:
+        description: oVirt host device name or mdev type to the KubeVirt permitted device name.
+        type: dict
+        default: {}
+      policy:
+        description: The scheduling weight.
+        type: str
+        choices: [even_distribution, power_saving, vm_count]
+        default: even_distribution
   failure_threshold:
     description:
       - Launch failures within O(failure_window) that make a node non-operational.
@@ -84,6 +115,15 @@ EXAMPLES = r"""
     timeout: 300
   register: waited
 
+- name: Wait for milestone-1 VMs, rerunning failures on the next-best host
+  ovirt_kubevirt.bridge.vm_run_wait:
+    vms: [batch-1]
+    timeout: 120
+    max_attempts: 3
+    ovirt_rerun:
+      storage_map: {data1: {pvc_name: "{vm}-{disk_id}"}}
+      network_map: {ovirtmgmt: pod}
+
 - name: Show how long each took
   ansible.builtin.debug:
     msg: "{{ waited.results | items2dict(key_name='name', value_name='seconds_to_running') }}"
@@ -106,7 +146,8 @@ results:
       description: The VMI phase reached (V(Running) when it runs), or the oVirt status for legacy VMs.
       type: str
     node:
-      description: The node (or host) the VM runs or was placed on.
+      description: The node (or host) the VM runs or was placed on (for a VMI not scheduled yet, the node its
+        hostname nodeSelector names).
       type: str
     seconds_to_running:
       description:
@@ -137,6 +178,7 @@ waited_seconds:
   type: float
 """
 
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.args import placement_argument_spec
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils._ansible.runner import create_module, run_module
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.full_session import open_session
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run_wait
@@ -147,15 +189,18 @@ ARGUMENT_SPEC = {
     "max_attempts": {"type": "int", "default": 3},
     "failure_threshold": {"type": "int", "default": 3},
     "failure_window": {"type": "int", "default": 1800},
+    "ovirt_rerun": {"type": "dict", "options": placement_argument_spec()},
 }
 
 
 def main() -> None:
     module = create_module(ARGUMENT_SPEC)
     p = module.params
+    ovirt_rerun = vm_run_wait.OvirtRerun(**p["ovirt_rerun"]) if p["ovirt_rerun"] is not None else None
     run_module(module, open_session, lambda session: vm_run_wait.wait_vms(
         session.ovirt, session.kube, p["vms"], p["timeout"], max_attempts=p["max_attempts"],
-        health={"threshold": p["failure_threshold"], "window_s": p["failure_window"]}, check_mode=module.check_mode))
+        health={"threshold": p["failure_threshold"], "window_s": p["failure_window"]}, check_mode=module.check_mode,
+        ovirt_rerun=ovirt_rerun))
 
 
 if __name__ == "__main__":

@@ -55,6 +55,9 @@ class FakeKube:
         self.writes = 0
         self.requests: List[Tuple[str, str, Optional[Obj]]] = []
         self._versions = itertools.count(1)
+        # Live watches: (apiVersion, kind, namespace or None, sink, stop), fed on every write.
+        self._watches: List[Tuple[str, str, Optional[str], "queue.Queue[Tuple[str, Any, float]]", threading.Event]] = []
+        self._lock = threading.RLock()
         for obj in objects:
             self._store(copy.deepcopy(obj))
 
@@ -67,9 +70,20 @@ class FakeKube:
         return self.key(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])
 
     def _store(self, obj: Obj) -> Obj:
-        obj.setdefault("metadata", {})["resourceVersion"] = str(next(self._versions))
-        self.objects[self._key_of(obj)] = obj
-        return copy.deepcopy(obj)
+        with self._lock:
+            obj.setdefault("metadata", {})["resourceVersion"] = str(next(self._versions))
+            key = self._key_of(obj)
+            event = "MODIFIED" if key in self.objects else "ADDED"
+            self.objects[key] = obj
+            self._notify(event, obj)
+            return copy.deepcopy(obj)
+
+    def _notify(self, event_type: str, obj: Obj) -> None:
+        version, kind, namespace, _name = self._key_of(obj)
+        self._watches = [w for w in self._watches if not w[4].is_set()]
+        for w_version, w_kind, w_namespace, sink, _stop in self._watches:
+            if (w_version, w_kind) == (version, kind) and w_namespace in (None, namespace):
+                sink.put((event_type, copy.deepcopy(obj), 0.0))
 
     # -- KubeApi -----------------------------------------------------------
     def token_namespace(self) -> Optional[str]:
@@ -131,8 +145,9 @@ class FakeKube:
         if key not in self.objects:
             return False
         if not dry_run:
-            self.writes += 1
-            del self.objects[key]
+            with self._lock:
+                self.writes += 1
+                self._notify("DELETED", self.objects.pop(key))
         return True
 
     def update(self, api_version: str, kind: str, name: str, namespace: Optional[str],
@@ -172,10 +187,12 @@ class FakeKube:
 
     def watch_into(self, sink: "queue.Queue[Tuple[str, Any, float]]", stop: threading.Event, api_version: str,
                    kind: str, namespace: Optional[str] = None, timeout_s: float = 60.0) -> threading.Thread:
-        def feed() -> None:
+        """The current state as SYNC events, then every write as it happens, until ``stop``."""
+        with self._lock:
             for event_type, obj in self.watch(api_version, kind, namespace, timeout_s=timeout_s):
                 sink.put((event_type, obj, 0.0))
-        thread = threading.Thread(target=feed, daemon=True)
+            self._watches.append((api_version, kind, namespace, sink, stop))
+        thread = threading.Thread(target=stop.wait, daemon=True)  # the fake's watch needs no thread of its own
         thread.start()
         return thread
 

@@ -5,7 +5,7 @@
 
     _ansible -> operations -> records -> clients -> kubevirt -> {domxml, scheduling} -> model -> common
 
-Inside ``operations`` each use case stands alone (``COMPOSED`` names the one
+Inside ``operations`` each use case stands alone (``COMPOSED`` names the ones
 built on another); what they share lives in ``operations/targets.py``. Only ``_ansible`` imports ``ansible``.
 """
 from __future__ import annotations
@@ -21,7 +21,8 @@ RANK = {"common": 0, "model": 1, "domxml": 2, "scheduling": 2, "kubevirt": 3, "c
         "operations": 6, "_ansible": 7}
 SHARED_OPERATIONS = {"targets"}
 # A use case built on another one, with the reason.
-COMPOSED = {("vm_deploy", "vm_run"): "a deployment starts its running VMs exactly as vm_run does"}
+COMPOSED = {("vm_deploy", "vm_run"): "a deployment starts its running VMs exactly as vm_run does",
+            ("vm_run_wait", "vm_run"): "a milestone-1 rerun places the VM again exactly as vm_run does"}
 
 
 def imports(path: Path) -> list[str]:

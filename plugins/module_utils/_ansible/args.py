@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ovirt_kubevirt.bridge contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared argument specs: the oVirt ``auth`` dict and the Kubernetes options.
+"""Shared argument specs: the oVirt ``auth`` dict, the Kubernetes options, and vm_run's placement.
 
 One place for both, each with its environment fallbacks, so that every module
 takes the same connection options and ``module_defaults`` for the
@@ -40,6 +40,21 @@ K8S_AUTH_SPEC: Dict[str, Any] = {
     "ca_cert": {"type": "path", "aliases": ["ssl_ca_cert"], "fallback": (env_fallback, ["K8S_AUTH_SSL_CA_CERT"])},
     "validate_certs": {"type": "bool", "aliases": ["verify_ssl"], "fallback": (env_fallback, ["K8S_AUTH_VERIFY_SSL"])},
 }
+
+
+# Where vm_run puts a VM started in KubeVirt; vm_run_wait's ovirt_rerun takes the same, to place it again.
+PLACEMENT_SPEC: Dict[str, Any] = {
+    "storage_map": {"type": "dict", "default": {}},
+    "network_map": {"type": "dict", "default": {}},
+    "node_map": {"type": "dict", "default": {}},
+    "host_device_map": {"type": "dict", "default": {}},
+    "policy": {"type": "str", "choices": ["even_distribution", "power_saving", "vm_count"], "default": "even_distribution"},
+}
+
+
+def placement_argument_spec() -> Dict[str, Any]:
+    """vm_run's placement options, copied so a module can nest or extend them safely."""
+    return copy.deepcopy(PLACEMENT_SPEC)
 
 
 def connection_argument_spec() -> Dict[str, Any]:

@@ -17,7 +17,7 @@ VMIs per namespace; writes to Kubernetes run concurrently under a bound.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import run_parallel, status_of
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import (
@@ -98,16 +98,17 @@ def host_inventory(hosts: Sequence[Any], ovirt_vms: Sequence[Any], vmis: Sequenc
 
 
 def _decide_kubevirt(target: Target, vms: Mapping[str, Dict[str, Any]], vmis: Mapping[str, Dict[str, Any]],
-                     excluded: Sequence[str]) -> None:
+                     excluded_nodes: Set[str]) -> None:
     target.runtime = "kubevirt"
     target.namespace = target.cluster_type.namespace
     target.kubernetes_name = kubernetes_name(target.name)[0]
     target.current_vm = vms.get(target.kubernetes_name)
     target.current_vmi = vmis.get(target.kubernetes_name)
-    status = (target.current_vmi or {}).get("status") or {}
-    # An active VMI is left alone, unless it is stuck on a host the caller is rerunning away from.
-    if status.get("phase") in ACTIVE_PHASES and not (status.get("phase") != "Running" and status.get("nodeName") in excluded):
-        target.host = status.get("nodeName")
+    phase = ((target.current_vmi or {}).get("status") or {}).get("phase")
+    # An active VMI is left alone, unless it is stuck on (or pinned to) a node the caller is rerunning away from.
+    stuck = phase != "Running" and rerun.placed_node(target.current_vmi) in excluded_nodes
+    if phase in ACTIVE_PHASES and not stuck:
+        target.host = ((target.current_vmi or {}).get("status") or {}).get("nodeName")
         return
     target.action = "start"
 
@@ -144,8 +145,8 @@ def run_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], *, storage_map
             target.host = host_name(hosts, target.vm)
         elif target.cluster_type.is_kubevirt:
             namespace = str(target.cluster_type.namespace)
-            _decide_kubevirt(target, vms_by_ns[namespace], vmis_by_ns[namespace],
-                             exclude_hosts.get(target.name) or ())
+            excluded = {str(maps.node.get(h, h)) for h in exclude_hosts.get(target.name) or ()}
+            _decide_kubevirt(target, vms_by_ns[namespace], vmis_by_ns[namespace], excluded)
         else:
             target.action = "start"
 

@@ -9,6 +9,12 @@ sleep loop. A VM not Running at the timeout, or whose VMI failed, is a failed
 run; its result says the phase it reached, the VMI's (or VM's) conditions and
 the Kubernetes events that explain it.
 
+Reruns: in a milestone-2 (or later) cluster the collection reruns a failed VM
+on a node not tried yet, as oVirt would. In a milestone-1 cluster oVirt's side
+chooses the host, so a rerun (asked for with ``ovirt_rerun``) schedules the VM
+again with vm_run's oVirt-side scheduler, excluding every host tried, as the
+engine's RunVmCommand reruns on the next-best host.
+
 VMs that oVirt runs are followed through the engine, which has no watch API:
 their status is read once a second until up or the timeout.
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
+import dataclasses
 import datetime
 import queue
 import threading
@@ -27,6 +34,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.error
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubevirt_api import KUBEVIRT_API
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import kubernetes_name
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations.targets import (
     by_name,
     host_name,
@@ -34,7 +42,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations.t
     start_fresh,
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import node_health
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import rerun
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import rerun, scheduler
 
 OVIRT_POLL_S = 1.0
 # Beyond every attempt's timeout: room for the reruns' own API calls.
@@ -47,6 +55,28 @@ EVENTS_PER_VM = 10
 
 class RunFailed(BridgeError):
     """Some VMs did not reach Running; ``details['results']`` has every VM's outcome."""
+
+
+@dataclasses.dataclass(frozen=True)
+class OvirtRerun:
+    """What a milestone-1 rerun needs to place a VM again: vm_run's maps and scheduling policy."""
+
+    storage_map: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    network_map: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    node_map: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    host_device_map: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    policy: str = scheduler.DEFAULT_POLICY
+
+    def hosts_of(self, nodes: Sequence[str]) -> List[str]:
+        """The oVirt hosts behind Kubernetes nodes (node_map read backwards)."""
+        host_by_node = {str(node): str(host) for host, node in self.node_map.items()}
+        return [host_by_node.get(node, node) for node in nodes]
+
+    def rerun(self, ovirt: OvirtApi, kube: KubeApi, name: str, tried_nodes: Sequence[str]) -> None:
+        """Run the VM again where oVirt's scheduler puts it, avoiding every host tried."""
+        vm_run.run_vms(ovirt, kube, [name], storage_map=self.storage_map, network_map=self.network_map,
+                       policy=self.policy, node_map=self.node_map, host_device_map=self.host_device_map,
+                       exclude_hosts={name: self.hosts_of(tried_nodes)})
 
 
 def _timestamp(value: Optional[str]) -> Optional[datetime.datetime]:
@@ -80,7 +110,7 @@ def _kubevirt_result(kube: KubeApi, name: str, namespace: str, k8s_name: str, vm
     status = (vmi or {}).get("status") or {}
     phase = status.get("phase")
     result: Dict[str, Any] = {"name": name, "runtime": "kubevirt", "namespace": namespace, "phase": phase or "NoVMI",
-                              "node": status.get("nodeName"), "seconds_to_running": None}
+                              "node": rerun.placed_node(vmi), "seconds_to_running": None}
     if phase == "Running":
         result["seconds_to_running"] = seconds_to_running(vmi or {})
         return result
@@ -105,13 +135,15 @@ def _reason(result: Mapping[str, Any]) -> str:
     return f"reached phase {result['phase']}"
 
 
-def _wait_legacy(ovirt: OvirtApi, targets: Sequence[Any], hosts: Sequence[Any], deadline: float) -> Dict[str, Dict[str, Any]]:
+def _wait_legacy(ovirt: OvirtApi, targets: Sequence[Any], hosts: Sequence[Any], deadline: float,
+                 ovirt_lock: threading.Lock) -> Dict[str, Dict[str, Any]]:
     results: Dict[str, Dict[str, Any]] = {}
     pending = {t.name: t for t in targets}
     started = time.monotonic()
     while pending:
         for name in list(pending):
-            vm = ovirt.vm(name, all_content=False)
+            with ovirt_lock:  # per read, so the reruns of other threads are not held up for the whole wait
+                vm = ovirt.vm(name, all_content=False)
             status = status_of(vm)
             results[name] = {"name": name, "runtime": "legacy", "phase": status, "node": host_name(hosts, vm),
                              "seconds_to_running": None}
@@ -127,14 +159,15 @@ def _wait_legacy(ovirt: OvirtApi, targets: Sequence[Any], hosts: Sequence[Any], 
 
 
 class _Follow:
-    """One namespace's VMs: watch each attempt, record it, rerun milestone-2 VMs within the budget."""
+    """One namespace's VMs: watch each attempt, record it, rerun failed VMs within the budget."""
 
     def __init__(self, ovirt: OvirtApi, kube: KubeApi, namespace: str, pairs: Sequence[Any], timeout_s: float,
                  max_attempts: int, health: Mapping[str, Any], ovirt_lock: threading.Lock,
-                 check_mode: bool = False) -> None:
+                 check_mode: bool = False, ovirt_rerun: Optional[OvirtRerun] = None) -> None:
         self.ovirt, self.kube, self.namespace = ovirt, kube, namespace
         self.timeout_s, self.max_attempts, self.health, self.ovirt_lock = timeout_s, max_attempts, health, ovirt_lock
-        self.check_mode = check_mode
+        self.check_mode, self.ovirt_rerun = check_mode, ovirt_rerun
+        self.last_results: Dict[str, Dict[str, Any]] = {}
         self.pending = {k8s_name: target for target, k8s_name, _vm in pairs}
         self.records: Dict[str, Dict[str, Any]] = {}
         for _target, k8s_name, vm in pairs:
@@ -172,7 +205,9 @@ class _Follow:
                     raise item
                 if event_type == "RERUN":
                     name, error = item
-                    if error is not None:
+                    if isinstance(error, scheduler.NoHostError):
+                        self._no_host_left(name, error)
+                    elif error is not None:
                         raise error
                     if name in self.pending:
                         deadlines[name] = time.monotonic() + self.timeout_s
@@ -206,15 +241,19 @@ class _Follow:
             pool.shutdown(wait=True)
         return self.outcomes
 
-    def _owns_reruns(self, target: Any) -> bool:
-        """Milestone 2 and later: the collection reruns and records; never in check mode."""
+    def _records(self, target: Any) -> bool:
+        """Milestone 2 and later: the collection keeps the attempts and node health; never in check mode."""
         return target.cluster_type.milestone >= 2 and not self.check_mode
+
+    def _reruns(self, target: Any) -> bool:
+        """Milestone 2 and later always; milestone 1 when asked to rerun on oVirt's side; never in check mode."""
+        return self._records(target) or (self.ovirt_rerun is not None and not self.check_mode)
 
     def _settle(self, k8s_name: str, target: Any, vmi: Optional[Mapping[str, Any]]) -> bool:
         """Record the attempt's end; True when the VM was rerun (a new attempt began)."""
         result = _kubevirt_result(self.kube, target.name, self.namespace, k8s_name, vmi)
         record = self.records[k8s_name]
-        multi = self._owns_reruns(target)
+        multi = self._records(target)
         if result["phase"] == "Running":
             if record.get("previous") != "Running" or record["attempts"]:
                 record["attempts"].append({"node": result["node"], "reason": "running"})
@@ -228,13 +267,23 @@ class _Follow:
             with self.ovirt_lock:
                 node_health.record_launch_failure(self.kube, self.ovirt, result["node"], target.name,
                                                   result.get("reason") or kind, **self.health)
-        # No node fits: another attempt excludes more nodes, so it cannot fit either.
-        if not multi or kind == rerun.NOT_SCHEDULED or len(record["attempts"]) >= self.max_attempts:
+        # No node fits: another attempt excludes more nodes, so it cannot fit either. (At milestone 1
+        # the VM was pinned to oVirt's choice, so another host may fit.)
+        if (not self._reruns(target) or (multi and kind == rerun.NOT_SCHEDULED)
+                or len(record["attempts"]) >= self.max_attempts):
             record["outcome"] = "Failed"
             self._finish(k8s_name, target, result, record, write=multi)
             return False
+        self.last_results[k8s_name] = result
         self.reruns += 1
         return True
+
+    def _no_host_left(self, k8s_name: str, error: scheduler.NoHostError) -> None:
+        """A milestone-1 rerun found no other host: the VM failed, with the scheduler's reasons."""
+        target, result, record = self.pending[k8s_name], self.last_results.pop(k8s_name), self.records[k8s_name]
+        result["reason"] = f"{result.get('reason')}; then {error}"
+        record["outcome"] = "Failed"
+        self._finish(k8s_name, target, result, record, write=False)
 
     def _finish(self, k8s_name: str, target: Any, result: Dict[str, Any], record: Dict[str, Any], write: bool) -> None:
         result["attempts"] = [{"node": a.get("node"), "reason": a.get("reason")} for a in record["attempts"]]
@@ -261,6 +310,11 @@ class _Follow:
 
     def _rerun(self, k8s_name: str, record: Dict[str, Any], vmi: Optional[Mapping[str, Any]]) -> None:
         tried = rerun.tried_nodes(record)
+        target = self.pending[k8s_name]
+        if not self._records(target) and self.ovirt_rerun is not None:
+            with self.ovirt_lock:
+                self.ovirt_rerun.rerun(self.ovirt, self.kube, target.name, tried)
+            return
         vm = self._save(k8s_name, record,
                         lambda spec: rerun.exclude_nodes(spec, rerun.nodes_to_exclude(spec, tried)))
         start_fresh(self.kube, self.namespace, k8s_name, vm["spec"].get("runStrategy"), vmi is not None)
@@ -268,8 +322,11 @@ class _Follow:
 
 def wait_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], timeout_s: float,
              max_attempts: int = rerun.DEFAULT_MAX_ATTEMPTS, health: Optional[Mapping[str, Any]] = None,
-             check_mode: bool = False) -> Dict[str, Any]:
-    """Wait for every VM; milestone-2 VMs are rerun on other nodes within ``max_attempts``."""
+             check_mode: bool = False, ovirt_rerun: Optional[OvirtRerun] = None) -> Dict[str, Any]:
+    """Wait for every VM; failed ones are rerun elsewhere within ``max_attempts``.
+
+    Milestone-2 VMs always are; milestone-1 VMs only with ``ovirt_rerun``, on the next-best host oVirt's side picks.
+    """
     if max_attempts < 1:
         raise BridgeError(f"max_attempts must be at least 1, got {max_attempts}")
     started = time.monotonic()
@@ -290,8 +347,8 @@ def wait_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], timeout_s: fl
     outcomes: Dict[str, Dict[str, Any]] = {}
     errors: List[BaseException] = []
     ovirt_lock = threading.Lock()  # one engine connection, used from every namespace's thread
-    follows = [_Follow(ovirt, kube, ns, pairs, timeout_s, max_attempts, dict(health or {}), ovirt_lock, check_mode)
-               for ns, pairs in by_namespace.items()]
+    follows = [_Follow(ovirt, kube, ns, pairs, timeout_s, max_attempts, dict(health or {}), ovirt_lock, check_mode,
+                       ovirt_rerun) for ns, pairs in by_namespace.items()]
 
     def follow(item: _Follow) -> None:
         try:
@@ -303,8 +360,7 @@ def wait_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], timeout_s: fl
     for thread in threads:
         thread.start()
     if legacy:
-        with ovirt_lock:
-            outcomes.update(_wait_legacy(ovirt, legacy, hosts, started + timeout_s))
+        outcomes.update(_wait_legacy(ovirt, legacy, hosts, started + timeout_s, ovirt_lock))
     for thread in threads:
         thread.join()
     if errors:

@@ -24,6 +24,7 @@ then the taint stays and the result says so.
 """
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 from typing import Any, Dict, List, Optional, Tuple
@@ -208,7 +209,6 @@ def _update_node(kube: KubeApi, node: str, mutate: Any, check_mode: bool) -> Tup
     """Apply ``mutate`` (returns the node or None) through a guarded update; check mode only plans."""
     if check_mode:
         current = _read_node(kube, node)
-        import copy  # local: only needed here
         planned = mutate(copy.deepcopy(current))
         return (planned if planned is not None else current), planned is not None
     try:

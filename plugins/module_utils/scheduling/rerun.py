@@ -38,6 +38,15 @@ def classify(vmi: Optional[Mapping[str, Any]], timed_out: bool) -> str:
     return LAUNCH_FAILED if status.get("phase") == "Failed" or timed_out else NOT_SCHEDULED
 
 
+def placed_node(vmi: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """The node a VMI runs on, or the one its hostname nodeSelector pins it to before it is scheduled."""
+    node = ((vmi or {}).get("status") or {}).get("nodeName")
+    if node:
+        return str(node)
+    pinned = ((((vmi or {}).get("spec") or {}).get("nodeSelector")) or {}).get(HOSTNAME_LABEL)
+    return str(pinned) if pinned else None
+
+
 def read_attempts(vm: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     """The attempts record of a VirtualMachine: {"attempts": [{node, reason, kind}], "outcome": ...}."""
     raw = (((vm or {}).get("metadata") or {}).get("annotations") or {}).get(ATTEMPTS_ANNOTATION)
