@@ -22,12 +22,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup system-packages demo test unit sanity lint integration lab-conformance lab-selftest bench soak build docs-check clean lab-up lab-down
+.PHONY: help setup system-packages demo test unit sanity lint integration lab-conformance lab-selftest bench soak build docs-check changelog clean lab-up lab-down
 
 help:
 	@echo "make demo   - start the local lab and run the datacenter upgrade on it"
 	@echo "make test   - unit, sanity, lint and integration tests"
-	@echo "make sanity | lint | unit | lab-conformance | lab-selftest | integration | bench | soak | build | clean"
+	@echo "make sanity | lint | unit | lab-conformance | lab-selftest | integration | bench | soak | build | changelog | clean"
 
 system-packages:
 	@bash $(ROOT)/tests/setup/system-packages.sh
@@ -96,6 +96,12 @@ docs-check: build
 	rm -rf $(BUILD)/install
 	ansible-galaxy collection install --force -p $(BUILD)/install $(BUILD)/dist/ovirt_kubevirt-bridge-*.tar.gz
 	bash $(ROOT)/tests/setup/check-docs.sh $(BUILD)/install
+	bash $(ROOT)/tests/setup/check-changelog.sh
+
+# CHANGELOG.rst from changelogs/fragments, for the version in galaxy.yml (refreshed until it is cut).
+changelog: setup
+	antsibull-changelog lint
+	antsibull-changelog release --reload-plugins --version $$(sed -n 's/^version: *//p' galaxy.yml) --refresh-fragments without-archives
 
 test: setup unit sanity lint docs-check lab-conformance lab-selftest integration
 
