@@ -11,6 +11,7 @@ dropped connection by relisting (consumers are level-triggered).
 """
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import time
@@ -65,7 +66,6 @@ def _status_of(exc: BaseException) -> Tuple[Optional[int], str]:
         body = body.decode("utf-8", "replace")
     if body:
         try:
-            import json  # local: only needed on the error path
             parsed = json.loads(body)
             message = parsed.get("message") or message
         except ValueError:
@@ -84,6 +84,8 @@ def translate(exc: BaseException, what: str) -> Exception:
         return ApiError(f"{what}: the Kubernetes API answered {status}: {message}", status=status, reason=message)
     return unreachable_error(exc, what)
 
+
+SUBRESOURCE_ACCEPT = "application/json, */*"
 
 class KubeService:
     """Kubernetes reads and writes as plain dicts, with the collection's errors."""
@@ -122,14 +124,16 @@ class KubeService:
         """A raw API request (subresources, discovery); returns the decoded JSON body."""
         try:
             # serialize=False: subresources and /version answer JSON without a kind.
-            response = self.client.request(method, path, body=body, serialize=False)
+            # Accept */* too, as kubectl and virtctl do: virt-api's subresource routes (start, stop,
+            # migrate, addvolume...) declare no produced type, so go-restful answers 406 to JSON alone.
+            response = self.client.request(method, path, body=body, serialize=False,
+                                           header_params={"Accept": SUBRESOURCE_ACCEPT})
         except ANY_ERRORS as exc:
             raise translate(exc, what or f"{method} {path}") from exc
         text = response.data.decode("utf-8") if response.data else ""
         if not text:
             return {}
         try:
-            import json  # local: only needed here
             return json.loads(text)
         except ValueError:
             return {"text": text}
