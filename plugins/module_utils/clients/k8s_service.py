@@ -87,6 +87,7 @@ def translate(exc: BaseException, what: str) -> Exception:
 
 SUBRESOURCE_ACCEPT = "application/json, */*"
 
+
 class KubeService:
     """Kubernetes reads and writes as plain dicts, with the collection's errors."""
 
