@@ -15,4 +15,5 @@ for file in CHANGELOG.rst changelogs/changelog.yaml; do
     exit 1
   fi
 done
-echo "check-changelog: CHANGELOG.rst is current with $(ls "$root/changelogs/fragments" | wc -l) fragment(s)"
+fragments=("$root"/changelogs/fragments/*.yml)
+echo "check-changelog: CHANGELOG.rst is current with ${#fragments[@]} fragment(s)"
