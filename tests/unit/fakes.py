@@ -217,13 +217,22 @@ def status(value: str) -> Any:
     return SimpleNamespace(value=value)
 
 
+def sized(vm: Any, memory_mib: int, cpus: int) -> Any:
+    """An SDK-shaped VM given memory (bytes, as the engine has it) and a one-core-per-socket topology."""
+    vm.memory = memory_mib * 2**20
+    vm.cpu = SimpleNamespace(topology=SimpleNamespace(sockets=cpus, cores=1, threads=1))
+    return vm
+
+
 class FakeOvirt:
     """OvirtApi over SDK-shaped objects: clusters, hosts and VMs with ``id``, ``name`` and ``status``."""
 
-    def __init__(self, clusters: Sequence[Any] = (), hosts: Sequence[Any] = (), vms: Sequence[Any] = ()) -> None:
+    def __init__(self, clusters: Sequence[Any] = (), hosts: Sequence[Any] = (), vms: Sequence[Any] = (),
+                 templates: Sequence[Any] = (), datacenters: Sequence[Any] = ()) -> None:
         self.sdk: Any = None
         self.system: Any = None
         self._clusters, self._hosts, self._vms = list(clusters), list(hosts), list(vms)
+        self._templates, self._datacenters = list(templates), list(datacenters)
         self.events: Dict[int, Obj] = {}
         self.actions: List[Tuple[str, str]] = []
         self.writes = 0
@@ -248,7 +257,7 @@ class FakeOvirt:
         return self._find(self._vms, "VM", name_or_id)
 
     def datacenter(self, name_or_id: str) -> Any:
-        raise NotFoundError(f"the oVirt engine has no data center named or with id {name_or_id!r}")
+        return self._find(self._datacenters, "data center", name_or_id)
 
     def clusters(self) -> List[Any]:
         return list(self._clusters)
@@ -295,14 +304,22 @@ class FakeOvirt:
         raise InputError("FakeOvirt has no SDK services")
 
     def templates(self) -> List[Any]:
-        return []
+        return list(self._templates)
 
     def add_vm(self, name: str, cluster_id: str, template_id: str, memory_mib: int, cpus: int,
                description: Optional[str] = None, high_availability: bool = False) -> Any:
-        raise InputError("FakeOvirt creates no VMs")
+        """A down VM, as the engine creates it from a template."""
+        self.writes += 1
+        cluster = self._find(self._clusters, "cluster", cluster_id)
+        vm = sized(SimpleNamespace(id=f"vm-{len(self._vms) + 1}", name=name, cluster=cluster, status=status("down"),
+                                   host=None, description=description, template=SimpleNamespace(id=template_id),
+                                   high_availability=SimpleNamespace(enabled=high_availability)), memory_mib, cpus)
+        self._vms.append(vm)
+        return vm
 
     def update_vm(self, vm: Any, memory_mib: int, cpus: int) -> Any:
-        raise InputError("FakeOvirt resizes no VMs")
+        self.writes += 1
+        return sized(vm, memory_mib, cpus)
 
     def close(self) -> None:
         return None
