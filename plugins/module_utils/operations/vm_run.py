@@ -104,11 +104,11 @@ def _decide_kubevirt(target: Target, vms: Mapping[str, Dict[str, Any]], vmis: Ma
     target.kubernetes_name = kubernetes_name(target.name)[0]
     target.current_vm = vms.get(target.kubernetes_name)
     target.current_vmi = vmis.get(target.kubernetes_name)
-    phase = ((target.current_vmi or {}).get("status") or {}).get("phase")
+    status = (target.current_vmi or {}).get("status") or {}
     # An active VMI is left alone, unless it is stuck on (or pinned to) a node the caller is rerunning away from.
-    stuck = phase != "Running" and rerun.placed_node(target.current_vmi) in excluded_nodes
-    if phase in ACTIVE_PHASES and not stuck:
-        target.host = ((target.current_vmi or {}).get("status") or {}).get("nodeName")
+    stuck = status.get("phase") != "Running" and rerun.placed_node(target.current_vmi) in excluded_nodes
+    if status.get("phase") in ACTIVE_PHASES and not stuck:
+        target.host = status.get("nodeName")
         return
     target.action = "start"
 
