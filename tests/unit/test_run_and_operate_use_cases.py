@@ -13,11 +13,10 @@ from typing import Optional, Sequence
 
 import pytest
 from fakes import FakeKube, FakeOvirt, Obj, status
-from test_use_cases import CLUSTERS, SETTINGS, provider_configmap
+from test_use_cases import CLUSTERS, provider_configmap, set_kv_b
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import UnsupportedError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_operation, vm_run
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 NS = "vms"
 KUBEVIRT = "kubevirt.io/v1"
@@ -65,8 +64,7 @@ def datacenter():
            ovirt_vm("never-1", CLUSTERS[1])]
     ovirt = FakeOvirt(clusters=CLUSTERS, hosts=[host_a, host_b], vms=vms)
     kube = VirtApi([provider_configmap(), *kubevirt_vm("db-1")])
-    registry.set_cluster_types(ovirt, kube, ["kv-b"], single=False,
-                               **{k: v for k, v in SETTINGS.items() if k != "milestone"}, milestone=1)
+    set_kv_b(ovirt, kube, milestone=1)
     return kube, ovirt
 
 

@@ -15,11 +15,10 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import pytest
 from fakes import FakeKube, FakeOvirt, Obj, status
-from test_use_cases import CLUSTERS, SETTINGS, provider_configmap
+from test_use_cases import CLUSTERS, provider_configmap, set_kv_b
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi, OvirtApi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_run_wait
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import rerun, scheduler
 
 NS = "vms"
@@ -58,8 +57,7 @@ def lab(milestone: int, first: Obj, launches: Sequence[tuple] = ()) -> tuple:
     ovirt = FakeOvirt(clusters=CLUSTERS, vms=[vm])
     nodes = [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"node-b{i}"}} for i in (1, 2, 3)]
     kube = Controller([provider_configmap(), *nodes], launches)
-    settings = {key: value for key, value in SETTINGS.items() if key != "milestone"}
-    registry.set_cluster_types(ovirt, kube, ["kv-b"], single=False, milestone=milestone, **settings)
+    set_kv_b(ovirt, kube, milestone)
     kube.create({"apiVersion": KUBEVIRT, "kind": "VirtualMachine", "metadata": {"name": "batch-1", "namespace": NS},
                  "spec": {"runStrategy": "Manual", "template": {"spec": {"domain": {}}}}})
     kube.create(first)

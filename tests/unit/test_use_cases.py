@@ -20,6 +20,12 @@ SETTINGS = {"engine_url": ENGINE, "cluster_type": "kubevirt", "provider": "kv1",
             "wait": False, "wait_timeout": 1}
 
 
+def set_kv_b(ovirt, kube, milestone):
+    """Cluster kv-b of type kubevirt at ``milestone``, provider kv1 in namespace vms."""
+    settings = {key: value for key, value in SETTINGS.items() if key != "milestone"}
+    registry.set_cluster_types(ovirt, kube, ["kv-b"], single=False, milestone=milestone, **settings)
+
+
 def provider_configmap(name="kv1", namespace="vms"):
     crds = {"VirtualMachine": True, "VirtualMachineInstance": True}
     capabilities = provider.build_capabilities({"gitVersion": "v1.34.4"}, crds, [], None)
