@@ -22,6 +22,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.error
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build import build_domxml
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.read import domxml_to_config
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import build_representation
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.domain import memory_hotplug_refusal
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.translation import quantity_kib
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.vm_manifest import representation_to_vm
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_config import (
@@ -512,3 +513,29 @@ def test_odd_values_anywhere_fail_only_with_input_errors(path, mutations):
     except InputError:
         return
     assert_kubevirt_accepts(manifest)
+
+
+@pytest.mark.parametrize(("memory_mib", "max_mib", "hugepage_kib", "arch", "passthrough", "reason"), [
+    (1024, 4096, None, "x86_64", False, None),
+    (4096, 16384, 1024 * 1024, "x86_64", False, None),
+    (512, 2048, None, "x86_64", False, "needs at least 1Gi of memory, and the VM has 512Mi"),
+    (1025, 4100, None, "x86_64", False, "the memory (1025Mi) is not 2Mi-aligned"),
+    (1024, 4097, None, "x86_64", False, "the max memory (4097Mi) is not 2Mi-aligned"),
+    (1536, 4096, 1024 * 1024, "x86_64", False, "the memory (1536Mi) is not 1Gi-aligned"),
+    (2048, 8192, None, "aarch64", False, "only available for x86_64 VMs, not aarch64"),
+    (2048, 8192, 2048, "x86_64", True, "not compatible with NUMA guest mapping passthrough"),
+])
+def test_memory_hotplug_refusals_follow_virt_api(memory_mib, max_mib, hugepage_kib, arch, passthrough, reason):
+    """pkg/liveupdate/memory/memory.go ValidateLiveUpdateMemory, as virt-api's VM admitter runs it under LiveUpdate."""
+    refusal = memory_hotplug_refusal(memory_mib * 1024, max_mib * 1024, hugepage_kib, arch, passthrough)
+    assert refusal == reason if reason is None else reason in refusal
+
+
+def test_max_memory_virt_api_would_refuse_is_left_out_with_a_warning():
+    config = domxml_to_config(ENGINE.read_bytes())
+    config.memory_kib, config.max_memory_kib, config.current_memory_kib = 512 * 1024, 2048 * 1024, None
+    manifest, concerns = translate(config, form="json")
+    assert manifest["spec"]["template"]["spec"]["domain"]["memory"] == {"guest": "512Mi"}
+    (concern,) = [c for c in concerns if c["id"] == "ovirt_kubevirt.memory.hotplug"]
+    assert concern["category"] == "warning"
+    assert "max memory (2Gi) is not carried" in concern["message"] and "at least 1Gi" in concern["message"]

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.placeholders import parse_placeholder
@@ -23,6 +23,28 @@ HYPERV_FEATURES = {
 }
 TIMER_NAMES = {"rtc": "rtc", "pit": "pit", "hpet": "hpet", "hypervclock": "hyperv", "kvmclock": "kvm"}
 TICK_POLICIES = ("delay", "catchup", "merge", "discard")
+# virt-api's memory-hotplug rules (pkg/liveupdate/memory/memory.go, ValidateLiveUpdateMemory, v1.6 to v1.9),
+# checked on every VM with maxGuest under the LiveUpdate rollout strategy, the default from v1.6.
+HOTPLUG_MIN_GUEST_KIB = 1024 * 1024
+HOTPLUG_BLOCK_KIB = 2 * 1024
+HOTPLUG_1G_HUGEPAGES_BLOCK_KIB = 1024 * 1024
+
+
+def memory_hotplug_refusal(guest_kib: int, max_kib: int, hugepage_kib: Optional[int], arch: str,
+                           guest_mapping_passthrough: bool) -> Optional[str]:
+    """Why virt-api would refuse ``maxGuest`` for this memory, in ValidateLiveUpdateMemory's order; None if it admits it."""
+    if guest_mapping_passthrough:
+        return "memory hotplug is not compatible with NUMA guest mapping passthrough"
+    block = HOTPLUG_1G_HUGEPAGES_BLOCK_KIB if hugepage_kib == HOTPLUG_1G_HUGEPAGES_BLOCK_KIB else HOTPLUG_BLOCK_KIB
+    if guest_kib % block:
+        return f"the memory ({quantity_kib(guest_kib)}) is not {quantity_kib(block)}-aligned"
+    if max_kib % block:
+        return f"the max memory ({quantity_kib(max_kib)}) is not {quantity_kib(block)}-aligned"
+    if arch != "x86_64":
+        return f"memory hotplug is only available for x86_64 VMs, not {arch}"
+    if guest_kib < HOTPLUG_MIN_GUEST_KIB:
+        return f"memory hotplug needs at least 1Gi of memory, and the VM has {quantity_kib(guest_kib)}"
+    return None
 
 
 @functools.lru_cache(maxsize=None)
@@ -50,9 +72,10 @@ class DomainPart(TranslationBase):
 
     def domain(self, devices: Dict[str, Any]) -> Dict[str, Any]:
         c = self.config
+        cpu = self.cpu()
         domain: Dict[str, Any] = {
-            "cpu": self.cpu(),
-            "memory": self.memory(),
+            "cpu": cpu,
+            "memory": self.memory(cpu),
             "firmware": self.firmware(),
             "clock": self.clock(),
             "features": self.features(),
@@ -143,14 +166,25 @@ class DomainPart(TranslationBase):
                 kept_by_domxml=True,
             )
 
-    def memory(self) -> Dict[str, Any]:
+    def memory(self, cpu: Mapping[str, Any]) -> Dict[str, Any]:
         c = self.config
         request = self.scheduling.get("memory_request") or {}
         memory: Dict[str, Any] = {"guest": quantity_kib(c.memory_kib)}
         max_kib = request.get("max_memory_kib", c.max_memory_kib)
-        if max_kib and max_kib > c.memory_kib:
-            memory["maxGuest"] = quantity_kib(max_kib)
         hugepage = request.get("hugepage_size_kib", c.hugepage_size_kib)
+        if max_kib and max_kib > c.memory_kib:
+            refusal = memory_hotplug_refusal(c.memory_kib, max_kib, hugepage, c.arch,
+                                             "guestMappingPassthrough" in (cpu.get("numa") or {}))
+            if refusal is None:
+                memory["maxGuest"] = quantity_kib(max_kib)
+            else:
+                # Without maxGuest the VM is admitted under every rollout strategy; it only loses memory hotplug.
+                self.concerns.add(
+                    "memory.hotplug", "warning",
+                    f"The max memory ({quantity_kib(max_kib)}) is not carried, so the VM cannot hotplug memory in "
+                    f"KubeVirt: {refusal}, and virt-api refuses maxGuest then. It runs with its {quantity_kib(c.memory_kib)}; "
+                    "to keep memory hotplug, give it at least 1Gi of memory, in 2Mi steps (1Gi steps with 1Gi hugepages).",
+                )
         if hugepage:
             memory["hugepages"] = {"pageSize": quantity_kib(hugepage)}
         if c.current_memory_kib is not None and c.current_memory_kib != c.memory_kib:
