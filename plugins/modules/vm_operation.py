@@ -62,7 +62,7 @@ options:
         description: The DataVolume to attach (V(hotplug_disk); or O(disk.claim_name)).
         type: str
       bus:
-        description: The disk bus; KubeVirt hot-plugs on V(scsi).
+        description: The disk bus, V(scsi) or V(virtio), the buses KubeVirt hotplugs disks on.
         type: str
         default: scsi
   nic:

@@ -539,3 +539,40 @@ def test_max_memory_virt_api_would_refuse_is_left_out_with_a_warning():
     (concern,) = [c for c in concerns if c["id"] == "ovirt_kubevirt.memory.hotplug"]
     assert concern["category"] == "warning"
     assert "max memory (2Gi) is not carried" in concern["message"] and "at least 1Gi" in concern["message"]
+
+
+def _disks(config):
+    manifest, concerns = translate(config, storage_map={"*": {"pvc_name": "{vm}-{target}"}}, form="json")
+    disks = {d["name"]: d for d in manifest["spec"]["template"]["spec"]["domain"]["devices"]["disks"]}
+    return disks, concerns
+
+
+def test_io_mode_default_is_left_to_kubevirt_as_virt_api_admits_only_native_and_threads():
+    config = domxml_to_config(ENGINE.read_bytes())
+    config.disks = [dataclasses.replace(config.disks[1], target="vda", io="default"),
+                    dataclasses.replace(config.disks[1], target="vdb", io="native", image_id=None)]
+    disks, _concerns = _disks(config)
+    assert "io" not in disks["disk-vda"] and disks["disk-vdb"]["io"] == "native"
+
+
+def test_a_read_only_ide_disk_goes_on_scsi_as_virt_api_refuses_read_only_sata():
+    config = domxml_to_config(ENGINE.read_bytes())
+    config.disks = [dataclasses.replace(config.disks[1], target="hda", bus="ide", readonly=True),
+                    dataclasses.replace(config.disks[1], target="hdb", bus="ide", image_id=None)]
+    disks, concerns = _disks(config)
+    assert disks["disk-hda"]["disk"] == {"bus": "scsi", "readonly": True}
+    assert disks["disk-hdb"]["disk"] == {"bus": "sata"}
+    changed = [c for c in concerns if c["id"] == "ovirt_kubevirt.disk.bus_changed" and c["category"] == "warning"]
+    assert len(changed) == 1 and "virtio-scsi driver" in changed[0]["message"]
+    assert_kubevirt_accepts(translate(config, storage_map={"*": {"pvc_name": "{vm}-{target}"}}, form="json")[0])
+
+
+def test_a_lun_mapped_to_a_host_disk_is_a_critical_concern():
+    config = domxml_to_config(ENGINE.read_bytes())
+    config.disks = [dataclasses.replace(config.disks[1], target="sda", bus="scsi", device="lun", lun_id="36001405abc",
+                                        image_id=None, storage_domain=None, domain_id=None)]
+    _manifest, concerns = translate(config, storage_map={"36001405abc": {"host_disk_path": "/dev/mapper/{disk_id}"}},
+                                    form="json")
+    assert "ovirt_kubevirt.disk.lun_host_disk" in ids(concerns, "critical")
+    _manifest, concerns = translate(config, storage_map={"36001405abc": {"pvc_name": "lun-{disk_id}"}}, form="json")
+    assert "ovirt_kubevirt.disk.lun_host_disk" not in ids(concerns)

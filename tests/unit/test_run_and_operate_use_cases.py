@@ -15,7 +15,7 @@ import pytest
 from fakes import FakeKube, FakeOvirt, Obj, status
 from test_use_cases import CLUSTERS, provider_configmap, set_kv_b
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import UnsupportedError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError, UnsupportedError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_operation, vm_run
 
 NS = "vms"
@@ -128,4 +128,12 @@ def test_hibernate_without_suspend_to_disk_names_the_alternatives_and_changes_no
     kube, ovirt = datacenter
     with pytest.raises(UnsupportedError, match="offers no suspend-to-disk.*operation pause keeps"):
         vm_operation.operate(ovirt, kube, "db-1", "hibernate", timeout_s=5)
+    assert [r for r in kube.requests if r[0] != "GET"] == []
+
+
+def test_a_disk_hotplug_on_a_bus_kubevirt_refuses_is_named_before_any_request(datacenter):
+    kube, ovirt = datacenter
+    with pytest.raises(InputError, match="disk.bus 'sata': KubeVirt hotplugs disks only on scsi or virtio"):
+        vm_operation.operate(ovirt, kube, "db-1", "hotplug_disk", params={"disk": {"name": "data", "claim_name": "c",
+                                                                                   "bus": "sata"}}, timeout_s=5)
     assert [r for r in kube.requests if r[0] != "GET"] == []

@@ -73,7 +73,9 @@ class DisksPart(TranslationBase):
                 self.concerns.add("disk.serial", "warning", f"Disk {label} serial {serial!r} has characters KubeVirt refuses; the disk gets no serial.")
         if disk.cache in ("none", "writethrough", "writeback"):
             kubevirt_disk["cache"] = disk.cache
-        if disk.io in ("native", "threads", "default"):
+        # virt-api admits only native and threads (pkg/storage/admitters/disks.go, validateIOMode);
+        # oVirt's "default" is libvirt's own choice, which leaving io unset gives too.
+        if disk.io in ("native", "threads"):
             kubevirt_disk["io"] = disk.io
         if disk.error_policy in ("stop", "ignore", "report", "enospace"):
             kubevirt_disk["errorPolicy"] = disk.error_policy
@@ -102,6 +104,15 @@ class DisksPart(TranslationBase):
                 f"Disk {disk_label(disk)} on bus {disk.bus} is attached as SATA, the KubeVirt bus closest to it.",
                 kept_by_domxml=True,
             )
+        if disk.readonly and kubevirt_bus == "sata":
+            # virt-api refuses read-only SATA hard disks (validateBusSupport); SCSI carries read-only.
+            kubevirt_bus = "scsi"
+            self.concerns.add(
+                "disk.bus_changed", "warning",
+                f"Read-only disk {disk_label(disk)} on bus {disk.bus} is attached on SCSI, as KubeVirt refuses read-only "
+                "SATA disks; the guest needs a virtio-scsi driver to see it.",
+                kept_by_domxml=True,
+            )
         target["bus"] = kubevirt_bus
         if disk.readonly:
             target["readonly"] = True
@@ -123,6 +134,14 @@ class DisksPart(TranslationBase):
             "index": index,
             "storage_domain": disk.storage_domain or disk.domain_id or "",
         }
+        if entry.get("host_disk_path") and disk.device == "lun":
+            # virt-api maps a LUN only to a PVC or a DataVolume (vmi-create-admitter.go, validateBootOrder).
+            self.concerns.add(
+                "disk.lun_host_disk", "critical",
+                f"Direct LUN {disk_label(disk)} maps to host_disk_path in the storage map, but KubeVirt attaches a LUN "
+                "only from a PVC or DataVolume (a block-mode PersistentVolume of the LUN); map it with pvc_name or "
+                "storage_class instead.",
+            )
         if entry.get("host_disk_path"):
             path = render(str(entry["host_disk_path"]), values, "host_disk_path")
             host_disk: Dict[str, Any] = {"path": path, "type": "Disk"}

@@ -49,6 +49,7 @@ OPERATIONS = ("hotplug_disk", "hotunplug_disk", "hotplug_nic", "hotunplug_nic", 
               "resume", "migrate", "cancel_migration", "shutdown", "reboot", "power_off")
 ACTIVE_MIGRATION_PHASES = ("", "Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running")
 DEFAULT_TIMEOUT_S = 300
+HOTPLUG_DISK_BUSES = ("scsi", "virtio")
 
 Obj = Dict[str, Any]
 
@@ -277,7 +278,12 @@ def _hotplug_disk(ctx: Context) -> bool:
     if bool(claim) == bool(data_volume):
         raise InputError("hotplug_disk needs exactly one of disk.claim_name (a PVC) or disk.data_volume")
     source = {"persistentVolumeClaim": {"claimName": claim}} if claim else {"dataVolume": {"name": data_volume}}
-    target: Obj = {"bus": disk.get("bus") or "scsi"}
+    bus = disk.get("bus") or "scsi"
+    if bus not in HOTPLUG_DISK_BUSES:
+        # virt-api refuses any other bus for a hotplugged disk (pkg/storage/admitters/storagehotplug.go,
+        # ValidateHotplugDiskConfiguration).
+        raise InputError(f"disk.bus {bus!r}: KubeVirt hotplugs disks only on {' or '.join(HOTPLUG_DISK_BUSES)}")
+    target: Obj = {"bus": bus}
     ctx.call("virtualmachines", "addvolume", {"name": name, "disk": {"disk": target}, "volumeSource": source})
     if not ctx.check_mode and ctx.running:
         ctx.wait_vmi(f"attaching disk {name}", lambda vmi: _volume_phase(vmi, name) == "Ready")
