@@ -15,8 +15,8 @@ import pytest
 from fakes import FakeKube, FakeOvirt, Obj, status
 from test_use_cases import CLUSTERS, provider_configmap, set_kv_b
 
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError, UnsupportedError
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import vm_operation, vm_run
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import ApiError, InputError, UnsupportedError
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations import targets, vm_operation, vm_run
 
 NS = "vms"
 KUBEVIRT = "kubevirt.io/v1"
@@ -137,3 +137,43 @@ def test_a_disk_hotplug_on_a_bus_kubevirt_refuses_is_named_before_any_request(da
         vm_operation.operate(ovirt, kube, "db-1", "hotplug_disk", params={"disk": {"name": "data", "claim_name": "c",
                                                                                    "bus": "sata"}}, timeout_s=5)
     assert [r for r in kube.requests if r[0] != "GET"] == []
+
+
+class Underway(FakeKube):
+    """virt-api with a start already queued on the VirtualMachine: a lifecycle PUT answers 500."""
+
+    def __init__(self, objects, message="unable to complete request: stop/start already underway"):
+        super().__init__(objects)
+        self.message = message
+
+    def request(self, method, path, body=None, what=None):
+        super().request(method, path, body, what)
+        if method == "PUT":
+            raise ApiError(f"{what}: the Kubernetes API answered 500: {self.message}", status=500, reason=self.message)
+        return {}
+
+
+def queued_vm():
+    (vm,) = kubevirt_vm("q-1", phase=None)
+    vm["status"] = {"stateChangeRequests": [{"action": "Start"}]}
+    return vm
+
+
+def test_a_start_refused_as_already_underway_converges_on_the_queued_start():
+    kube = Underway([queued_vm()])
+    targets.start_fresh(kube, NS, "q-1", "Manual", has_vmi=False)  # returns: the queued start makes the VMI
+    assert [r[0] for r in kube.requests] == ["PUT"]
+
+
+def test_any_other_500_on_a_start_is_raised():
+    kube = Underway([queued_vm()], message="etcdserver: request timed out")
+    with pytest.raises(ApiError, match="request timed out"):
+        targets.start_fresh(kube, NS, "q-1", "Manual", has_vmi=False)
+
+
+def test_a_reboot_while_a_change_is_queued_is_refused_with_the_reason(datacenter):
+    kube, ovirt = datacenter
+    underway = Underway([provider_configmap(), *kubevirt_vm("db-1")])
+    underway.objects.update({k: v for k, v in kube.objects.items() if k[1] == "ConfigMap"})
+    with pytest.raises(vm_operation.OperationRefused, match="KubeVirt refused restart of VM db-1: .*already underway"):
+        vm_operation.operate(ovirt, underway, "db-1", "reboot", timeout_s=5)

@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import (
+    ApiError,
     BridgeError,
     ConflictError,
     InputError,
@@ -26,6 +27,18 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.servi
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
 
 VMI_DELETE_TIMEOUT_S = 60.0
+# virt-api answers a start, stop or restart while another is queued with 500 "unable to complete request:
+# stop/start already underway" (pkg/virt-api/rest/lifecycle.go, getChangeRequestJson wrapped in
+# errors.NewInternalError); only a failed JSON-patch test, a VM already running, or a run strategy that
+# takes no manual start gives 409.
+CHANGE_UNDERWAY = "already underway"
+
+
+def change_refused(exc: BridgeError) -> bool:
+    """Whether virt-api refused a lifecycle request because of the VM's state (409), or one already queued (500)."""
+    if isinstance(exc, ConflictError):
+        return True
+    return isinstance(exc, ApiError) and exc.status == 500 and CHANGE_UNDERWAY in str(exc)
 
 
 @dataclasses.dataclass
@@ -120,7 +133,9 @@ def start_fresh(kube: KubeApi, namespace: str, name: str, run_strategy: Optional
         try:
             kube.request("PUT", f"{SUBRESOURCES}/namespaces/{namespace}/virtualmachines/{name}/start", body={},
                          what=f"starting VirtualMachine {namespace}/{name}")
-        except ConflictError:
+        except (ConflictError, ApiError) as exc:
+            if not change_refused(exc):
+                raise
             # KubeVirt refuses a second start: fine when a concurrent run's start made the VMI, or is queued
             # on the VirtualMachine for its controller to make it; never otherwise.
             # The VirtualMachine first: its controller clears a start request only after creating the VMI,

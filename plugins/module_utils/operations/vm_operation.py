@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.ovirt_service import status_of
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common import labels
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import (
+    ApiError,
     BridgeError,
     ConflictError,
     InputError,
@@ -103,7 +104,9 @@ class Context:
         path = f"{SUBRESOURCES}/namespaces/{self.namespace}/{resource}/{self.kubernetes_name}/{action}"
         try:
             self.kube.request("PUT", path, body=payload, what=f"{action} of {resource} {self.namespace}/{self.kubernetes_name}")
-        except ConflictError as exc:
+        except (ConflictError, ApiError) as exc:
+            if not targets.change_refused(exc):
+                raise
             raise OperationRefused(f"KubeVirt refused {action} of VM {self.name}: {exc}") from exc
 
     def wait_vmi(self, what: str, done: Callable[[Optional[Obj]], bool]) -> Obj:
