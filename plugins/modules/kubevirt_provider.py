@@ -120,7 +120,24 @@ capabilities:
     kubevirt_version:
       description: KubeVirt's version from the C(KubeVirt) CR, null when no CR is readable.
       type: str
-      sample: v1.3.0
+      sample: v1.8.4
+    version:
+      description:
+        - The same as RV(capabilities.kubevirt_version). The collection supports KubeVirt v1.6 to v1.9 and warns
+          outside them, or when the version is unknown.
+      type: str
+      sample: v1.8.4
+    vm_rollout_strategy:
+      description:
+        - How KubeVirt rolls out changes to running VMs, V(LiveUpdate) or V(Stage) (the C(KubeVirt) CR's
+          C(vmRolloutStrategy), or its default for the version, LiveUpdate from v1.6); null when no CR is readable.
+      type: str
+      sample: LiveUpdate
+    workload_update_methods:
+      description: The C(KubeVirt) CR's C(workloadUpdateStrategy.workloadUpdateMethods), such as V(LiveMigrate).
+      type: list
+      elements: str
+      sample: [LiveMigrate]
     crds:
       description: Whether each KubeVirt kind is served in C(kubevirt.io/v1).
       type: dict

@@ -30,7 +30,9 @@ def test_capabilities_of_a_full_kubevirt_without_cr():
     assert caps["operations"] == {"start": True, "stop": True, "restart": True, "migrate": True, "pause": True,
                                   "unpause": True, "softreboot": True, "addvolume": True, "removevolume": True,
                                   "hibernate": False}
-    assert set(caps) == {"server_version", "kubevirt_version", "crds", "subresources", "operations", "feature_gates"}
+    assert set(caps) == {"server_version", "kubevirt_version", "version", "vm_rollout_strategy", "workload_update_methods",
+                         "crds", "subresources", "operations", "feature_gates"}
+    assert caps["version"] is None and caps["vm_rollout_strategy"] is None and caps["workload_update_methods"] == []
 
 
 def test_operations_follow_the_served_subresources():
@@ -56,6 +58,27 @@ def test_version_and_feature_gates_come_from_the_kubevirt_cr():
     assert caps["feature_gates"] == ["HotplugVolumes", "Snapshot"]
     bare = provider.build_capabilities({}, ALL_CRDS, [], {"status": {"operatorVersion": "v1.2.0"}})
     assert bare["kubevirt_version"] == "v1.2.0" and bare["feature_gates"] == []
+
+
+@pytest.mark.parametrize(("version", "configured", "rollout"), [
+    ("v1.5.2", None, "Stage"), ("v1.6.0", None, "LiveUpdate"), ("v1.8.4", None, "LiveUpdate"),
+    ("v1.8.4", "Stage", "Stage"), ("devel", None, None)])
+def test_the_rollout_strategy_is_the_crs_or_virt_configs_default_for_the_version(version, configured, rollout):
+    """pkg/virt-config/virt-config.go DefaultVMRolloutStrategy: Stage to v1.5, LiveUpdate from v1.6."""
+    configuration = {"vmRolloutStrategy": configured} if configured else {}
+    cr = {"status": {"observedKubeVirtVersion": version},
+          "spec": {"configuration": configuration, "workloadUpdateStrategy": {"workloadUpdateMethods": ["LiveMigrate"]}}}
+    caps = provider.build_capabilities({}, ALL_CRDS, [], cr)
+    assert caps["version"] == version and caps["vm_rollout_strategy"] == rollout
+    assert caps["workload_update_methods"] == ["LiveMigrate"]
+
+
+@pytest.mark.parametrize(("version", "warned"), [
+    ("v1.6.0", None), ("v1.9.1", None), ("v1.5.3", "outside the supported releases (v1.6 to v1.9)"),
+    ("v1.10.0", "outside the supported releases"), (None, "the KubeVirt version is unknown")])
+def test_versions_outside_the_supported_releases_are_warned_about(version, warned):
+    warnings = provider.version_warnings(version)
+    assert warnings == [] if warned is None else warned in warnings[0]
 
 
 def test_missing_kinds_are_named_in_order():
@@ -235,6 +258,7 @@ def test_missing_crds_fail_naming_them():
 
 def test_discovery_without_kubevirt_cr():
     caps, warnings = provider.discover_capabilities(DiscoveryKube(set(ALL_CRDS), ["virtualmachines/start"]))
-    assert warnings == []
+    # Without a CR the version is unknown: the one warning says so and what the collection assumes.
+    assert len(warnings) == 1 and warnings[0].startswith("the KubeVirt version is unknown")
     assert caps["server_version"] == "v1.29.0" and caps["subresources"] == ["virtualmachines/start"]
     assert caps["kubevirt_version"] is None and caps["feature_gates"] == []

@@ -123,6 +123,32 @@ def missing_kinds(crds: Dict[str, bool]) -> List[str]:
     return [kind for kind in REQUIRED_KINDS if not crds.get(kind)]
 
 
+# The KubeVirt releases the collection is built and checked against (the real-KubeVirt lab runs v1.8).
+SUPPORTED_KUBEVIRT = ((1, 6), (1, 9))
+# virt-config's DefaultVMRolloutStrategy: Stage up to v1.5, LiveUpdate from v1.6 (pkg/virt-config/virt-config.go).
+LIVE_UPDATE_DEFAULT_FROM = (1, 6)
+
+
+def kubevirt_release(version: Optional[str]) -> Optional[Tuple[int, int]]:
+    """(major, minor) of a KubeVirt version such as v1.8.4 or 1.9.0-rc.1; None when it cannot be read."""
+    match = re.match(r"v?(\d+)\.(\d+)", version or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def version_warnings(version: Optional[str]) -> List[str]:
+    """A warning when the KubeVirt version is unknown or outside the supported releases."""
+    low, high = SUPPORTED_KUBEVIRT
+    supported = f"v{low[0]}.{low[1]} to v{high[0]}.{high[1]}"
+    release = kubevirt_release(version)
+    if release is None:
+        return [f"the KubeVirt version is unknown (no readable KubeVirt CR); the collection supports {supported}, "
+                "and assumes their rules (such as the LiveUpdate rollout strategy)"]
+    if not low <= release <= high:
+        return [f"KubeVirt {version} is outside the supported releases ({supported}): its admission rules and "
+                "fields may differ from what the collection writes and checks"]
+    return []
+
+
 def build_capabilities(version: Obj, crds: Dict[str, bool], subresources: Sequence[str],
                        kubevirt_cr: Optional[Obj]) -> Obj:
     """The capabilities document from what discovery found."""
@@ -132,14 +158,25 @@ def build_capabilities(version: Obj, crds: Dict[str, bool], subresources: Sequen
     operations["migrate"] = operations["migrate"] or bool(crds.get("VirtualMachineInstanceMigration"))
     kubevirt_version = None
     feature_gates: List[str] = []
+    rollout: Optional[str] = None
+    update_methods: List[str] = []
     if kubevirt_cr:
         status = kubevirt_cr.get("status") or {}
         kubevirt_version = status.get("observedKubeVirtVersion") or status.get("operatorVersion") or None
-        developer = ((kubevirt_cr.get("spec") or {}).get("configuration") or {}).get("developerConfiguration") or {}
+        spec = kubevirt_cr.get("spec") or {}
+        configuration = spec.get("configuration") or {}
+        developer = configuration.get("developerConfiguration") or {}
         feature_gates = sorted(str(g) for g in developer.get("featureGates") or [])
+        release = kubevirt_release(kubevirt_version)
+        rollout = configuration.get("vmRolloutStrategy") or (
+            None if release is None else "LiveUpdate" if release >= LIVE_UPDATE_DEFAULT_FROM else "Stage")
+        update_methods = [str(m) for m in (spec.get("workloadUpdateStrategy") or {}).get("workloadUpdateMethods") or []]
     return {
         "server_version": version.get("gitVersion") or None,
         "kubevirt_version": kubevirt_version,
+        "version": kubevirt_version,
+        "vm_rollout_strategy": rollout,
+        "workload_update_methods": update_methods,
         "crds": {kind: bool(crds.get(kind)) for kind in REQUIRED_KINDS},
         "subresources": served,
         "operations": operations,
@@ -345,7 +382,8 @@ def discover_capabilities(kube: KubeApi) -> Tuple[Obj, List[str]]:
             f"{', '.join(missing)} in {KUBEVIRT_API}; install KubeVirt (its operator and CRDs) first")
     subresources, warnings = served_subresources(kube)
     cr, cr_warnings = kubevirt_cr(kube)
-    return build_capabilities(version, crds, subresources, cr), warnings + cr_warnings
+    capabilities = build_capabilities(version, crds, subresources, cr)
+    return capabilities, warnings + cr_warnings + version_warnings(capabilities["version"])
 
 
 def load_provider(kube: KubeApi, name: str, namespace: str) -> Obj:
