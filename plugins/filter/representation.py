@@ -8,7 +8,7 @@ same name as the filter.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from ansible.errors import AnsibleFilterError
 
@@ -34,12 +34,13 @@ def domxml_to_representation(domxml: Any, scheduling: Optional[Dict[str, Any]] =
 def representation_to_vm(vm_representation: Any, storage_map: Any, network_map: Any, namespace: Optional[str] = None,
                          name: Optional[str] = None, run_strategy: Optional[str] = None, delivery: str = "native",
                          host_device_map: Optional[Dict[str, str]] = None, node_map: Optional[Dict[str, str]] = None,
-                         placeholder_values: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+                         placeholder_values: Optional[Dict[str, Any]] = None,
+                         feature_gates: Optional[List[str]] = None) -> Dict[str, Any]:
     """The VirtualMachine manifest, the concerns and (passthrough delivery) the hook ConfigMap."""
     try:
         manifest, concerns = vm_manifest.representation_to_vm(
             vm_representation, storage_map, network_map, namespace=namespace, name=name, run_strategy=run_strategy,
-            delivery=delivery, host_device_map=host_device_map, node_map=node_map,
+            delivery=delivery, host_device_map=host_device_map, node_map=node_map, feature_gates=feature_gates,
         )
         configmap = None
         if delivery == "passthrough":

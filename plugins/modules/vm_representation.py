@@ -106,6 +106,15 @@ options:
       - The largest domxml accepted, in bytes.
     type: int
     default: 1048576
+  feature_gates:
+    description:
+      - The KubeVirt feature gates enabled on the cluster the manifest is for, as
+        M(ovirt_kubevirt.bridge.kubevirt_provider) reports them in C(capabilities.feature_gates).
+      - A part of the manifest that needs a gate not in the list (hostDisk volumes need C(HostDisk), host devices
+        C(HostDevices), passthrough delivery's hook sidecar C(Sidecar)) is a C(critical) concern, as virt-api refuses
+        it. Omitted, the gates are not known and such a part is a C(warning).
+    type: list
+    elements: str
 notes:
   - Give exactly one of O(vm), O(domxml) and O(domxml_path).
 extends_documentation_fragment:
@@ -199,6 +208,7 @@ ARGUMENT_SPEC = {
     "delivery": {"type": "str", "choices": ["native", "passthrough"], "default": "native"},
     "query": {"type": "str"},
     "max_bytes": {"type": "int", "default": 1048576},
+    "feature_gates": {"type": "list", "elements": "str"},
 }
 
 
@@ -212,7 +222,7 @@ def main() -> None:
         scheduling=p["scheduling"], configuration_format=p["configuration_format"], max_bytes=p["max_bytes"],
         storage_map=p["storage_map"], network_map=p["network_map"], namespace=p["namespace"], name=p["name"],
         run_strategy=p["run_strategy"], delivery=p["delivery"], host_device_map=p["host_device_map"],
-        node_map=p["node_map"], query=p["query"]))
+        node_map=p["node_map"], query=p["query"], feature_gates=p["feature_gates"]))
 
 
 if __name__ == "__main__":

@@ -576,3 +576,17 @@ def test_a_lun_mapped_to_a_host_disk_is_a_critical_concern():
     assert "ovirt_kubevirt.disk.lun_host_disk" in ids(concerns, "critical")
     _manifest, concerns = translate(config, storage_map={"36001405abc": {"pvc_name": "lun-{disk_id}"}}, form="json")
     assert "ovirt_kubevirt.disk.lun_host_disk" not in ids(concerns)
+
+
+def test_parts_that_need_a_feature_gate_are_critical_without_it_and_a_warning_when_gates_are_unknown():
+    config = domxml_to_config(ENGINE.read_bytes())
+    host_disks = {"*": {"host_disk_path": "/var/lib/vms/{vm}/{target}.img"}}
+    _manifest, unknown = translate(config, storage_map=host_disks, form="json")
+    assert [c["category"] for c in unknown if c["id"] == "ovirt_kubevirt.feature_gate.HostDisk"] == ["warning"]
+    _manifest, lacking = translate(config, storage_map=host_disks, form="json", feature_gates=["Snapshot"])
+    (concern,) = [c for c in lacking if c["id"] == "ovirt_kubevirt.feature_gate.HostDisk"]
+    assert concern["category"] == "critical" and "developerConfiguration.featureGates" in concern["message"]
+    _manifest, enabled = translate(config, storage_map=host_disks, form="json", feature_gates=["HostDisk"])
+    assert not [c for c in enabled if c["id"].startswith("ovirt_kubevirt.feature_gate.")]
+    _manifest, passthrough = translate(config, form="json", delivery="passthrough", feature_gates=[])
+    assert "ovirt_kubevirt.feature_gate.Sidecar" in ids(passthrough, "critical")

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common import labels
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
@@ -94,8 +94,10 @@ class TranslationBase:
 
     def __init__(self, config: VmConfig, scheduling: Mapping[str, Any], dynamic: Mapping[str, Any], domxml: Optional[str],
                  storage_map: Mapping[str, Any], network_map: Mapping[str, Any], host_device_map: Mapping[str, str],
-                 node_map: Mapping[str, str], delivery: str) -> None:
+                 node_map: Mapping[str, str], delivery: str, feature_gates: Optional[Sequence[str]] = None) -> None:
         self.config = config
+        # The cluster's enabled feature gates; None when they are not known.
+        self.feature_gates = None if feature_gates is None else frozenset(str(g) for g in feature_gates)
         self.scheduling = scheduling
         self.dynamic = dynamic
         self.domxml = domxml

@@ -46,7 +46,7 @@ what the domxml keeps then become info.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.naming import is_dns1123_label, kubernetes_name
@@ -59,6 +59,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.repre
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.devices import DevicesPart
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.disks import DisksPart
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.domain import DomainPart
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.feature_gates import HOW_TO_ENABLE, needed_gates
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.interfaces import InterfacesPart
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.passthrough import HOOK_ANNOTATION, configmap_name, hook_sidecar_annotation
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.placement import PlacementPart
@@ -89,8 +90,13 @@ def representation_to_vm(
     delivery: str = "native",
     host_device_map: Optional[Mapping[str, str]] = None,
     node_map: Optional[Mapping[str, str]] = None,
+    feature_gates: Optional[Sequence[str]] = None,
 ) -> Tuple[Dict[str, Any], List[Dict[str, str]]]:
-    """The VirtualMachine manifest for ``representation`` and the concerns met on the way."""
+    """The VirtualMachine manifest for ``representation`` and the concerns met on the way.
+
+    ``feature_gates`` are the cluster's enabled KubeVirt feature gates: a part that needs one the cluster lacks
+    is a critical concern (virt-api refuses it); None means they are not known, and such a part is a warning.
+    """
     if delivery not in DELIVERIES:
         raise InputError(f"delivery must be one of {', '.join(DELIVERIES)}, got {delivery!r}")
     if run_strategy is not None and run_strategy not in RUN_STRATEGIES:
@@ -116,6 +122,7 @@ def representation_to_vm(
         host_device_map=host_device_map or {},
         node_map=node_map or {},
         delivery=delivery,
+        feature_gates=feature_gates,
     )
     manifest = translation.manifest(namespace, name, run_strategy)
     return manifest, translation.concerns.items
@@ -146,7 +153,25 @@ class _Translation(DomainPart, DevicesPart, DisksPart, InterfacesPart, Placement
         if namespace:
             metadata["namespace"] = namespace
         self.other_concerns()
-        return {"apiVersion": API_VERSION, "kind": "VirtualMachine", "metadata": metadata, "spec": spec}
+        manifest = {"apiVersion": API_VERSION, "kind": "VirtualMachine", "metadata": metadata, "spec": spec}
+        self.gate_concerns(manifest)
+        return manifest
+
+    def gate_concerns(self, manifest: Mapping[str, Any]) -> None:
+        """A concern for each feature gate the manifest needs and the cluster is not known to have."""
+        for gate, what in needed_gates(manifest):
+            if self.feature_gates is None:
+                self.concerns.add(
+                    f"feature_gate.{gate}", "warning",
+                    f"The VM uses {what}, which KubeVirt admits only with the {gate} feature gate (off by default); "
+                    f"the cluster's gates are not known here. Check that it is on, or {HOW_TO_ENABLE}.",
+                )
+            elif gate not in self.feature_gates:
+                self.concerns.add(
+                    f"feature_gate.{gate}", "critical",
+                    f"The VM uses {what}, and virt-api refuses it: the cluster's KubeVirt has no {gate} feature gate. "
+                    f"To run it so, {HOW_TO_ENABLE}; otherwise change the maps so it does without.",
+                )
 
     def kubernetes_vm_name(self, name: Optional[str]) -> str:
         if name is not None:

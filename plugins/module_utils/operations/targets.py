@@ -58,6 +58,8 @@ class Target:
     current_vmi: Optional[Dict[str, Any]] = None
     manifest: Optional[Dict[str, Any]] = None
     representation: Optional[Dict[str, Any]] = None
+    # The enabled KubeVirt feature gates of the target's cluster; None when not known.
+    feature_gates: Optional[List[str]] = None
     error: Optional[str] = None
     # What the translation could not carry (warnings; info concerns stay in vm_representation's output).
     concerns: List[Dict[str, Any]] = dataclasses.field(default_factory=list)

@@ -11,7 +11,7 @@ its configuration, the engine's placement data and its current runtime state
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import HostileInputError, InputError
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml import representation
@@ -36,11 +36,12 @@ def read_domxml_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
 def describe(vm_representation: Dict[str, Any], *, storage_map: Mapping[str, Any], network_map: Mapping[str, Any],
              namespace: Optional[str], name: Optional[str] = None, run_strategy: Optional[str] = None,
              delivery: str = "native", host_device_map: Optional[Mapping[str, str]] = None,
-             node_map: Optional[Mapping[str, str]] = None, query: Optional[str] = None) -> Dict[str, Any]:
+             node_map: Optional[Mapping[str, str]] = None, query: Optional[str] = None,
+             feature_gates: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """The module's result: representation, manifest, concerns, configmap and the query's answer."""
     manifest, concerns = vm_manifest.representation_to_vm(
         vm_representation, storage_map, network_map, namespace=namespace, name=name, run_strategy=run_strategy,
-        delivery=delivery, host_device_map=host_device_map, node_map=node_map)
+        delivery=delivery, host_device_map=host_device_map, node_map=node_map, feature_gates=feature_gates)
     result: Dict[str, Any] = {
         "representation": vm_representation,
         "manifest": manifest,
@@ -57,7 +58,7 @@ def represent(ovirt: Optional[Any], *, vm: Optional[str], domxml: Optional[str],
               storage_map: Mapping[str, Any], network_map: Mapping[str, Any], namespace: Optional[str],
               name: Optional[str] = None, run_strategy: Optional[str] = None, delivery: str = "native",
               host_device_map: Optional[Mapping[str, str]] = None, node_map: Optional[Mapping[str, str]] = None,
-              query: Optional[str] = None) -> Dict[str, Any]:
+              query: Optional[str] = None, feature_gates: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """vm_representation's result for a VM named in oVirt (read through ``ovirt``) or a domxml (no connection)."""
     if vm:
         if ovirt is None:
@@ -69,5 +70,5 @@ def represent(ovirt: Optional[Any], *, vm: Optional[str], domxml: Optional[str],
             document, scheduling_overrides=scheduling, configuration_format=configuration_format, max_bytes=max_bytes)
     described = describe(vm_representation, storage_map=storage_map, network_map=network_map, namespace=namespace,
                          name=name, run_strategy=run_strategy, delivery=delivery, host_device_map=host_device_map,
-                         node_map=node_map, query=query)
+                         node_map=node_map, query=query, feature_gates=feature_gates)
     return dict(described, changed=False)

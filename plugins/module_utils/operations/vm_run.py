@@ -43,7 +43,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.operations.t
     plan_targets,
     start_fresh,
 )
-from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import registry
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.records import provider, registry
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.scheduling import rerun, scheduler
 
 
@@ -152,6 +152,7 @@ def run_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], *, storage_map
 
     to_start = [t for t in targets if t.runtime == "kubevirt" and t.action == "start"]
     _read_representations(ovirt, to_start, connect, max_workers)
+    _read_feature_gates(kube, to_start)
     # Milestone 1: oVirt chooses the host. Milestone 2 and later: the Kubernetes scheduler does.
     ovirt_scheduled = [t for t in to_start if milestone_of(t) < 2]
     if ovirt_scheduled:
@@ -170,6 +171,17 @@ def run_vms(ovirt: OvirtApi, kube: KubeApi, names: Sequence[str], *, storage_map
                  "after": {t.name: f"{t.runtime}: running on {t.host or 'a host the engine picks'}"
                            for t in targets if t.action != "none"}},
     }
+
+
+def _read_feature_gates(kube: KubeApi, targets: Sequence[Target]) -> None:
+    """Each target's cluster feature gates, from its provider's record (one read per provider)."""
+    gates: Dict[Any, Optional[List[str]]] = {}
+    for target in targets:
+        key = (target.cluster_type.provider, target.cluster_type.namespace)
+        if key not in gates:
+            record = provider.load_provider(kube, str(key[0]), str(key[1]))
+            gates[key] = provider.known_feature_gates(record["capabilities"])
+        target.feature_gates = gates[key]
 
 
 def _read_representations(ovirt: OvirtApi, targets: Sequence[Target],
@@ -250,7 +262,8 @@ def _manifest(target: Target, maps: Maps, nodes: Optional[Sequence[str]] = None)
     ha = bool((rep["scheduling"].get("high_availability") or {}).get("enabled"))
     manifest, concerns = representation_to_vm(rep, maps.storage, maps.network, namespace=target.namespace,
                                               name=target.kubernetes_name, run_strategy="Always" if ha else "Manual",
-                                              host_device_map=maps.host_device, node_map=maps.node)
+                                              host_device_map=maps.host_device, node_map=maps.node,
+                                              feature_gates=target.feature_gates)
     target.concerns = [c for c in concerns if c["category"] != "info"]
     critical = [c["message"] for c in concerns if c["category"] == "critical"]
     if critical:

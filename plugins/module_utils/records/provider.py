@@ -21,7 +21,7 @@ import datetime
 import json
 import os
 import re
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_service import translate
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common import labels
@@ -384,6 +384,13 @@ def discover_capabilities(kube: KubeApi) -> Tuple[Obj, List[str]]:
     cr, cr_warnings = kubevirt_cr(kube)
     capabilities = build_capabilities(version, crds, subresources, cr)
     return capabilities, warnings + cr_warnings + version_warnings(capabilities["version"])
+
+
+def known_feature_gates(capabilities: Mapping[str, Any]) -> Optional[List[str]]:
+    """The enabled feature gates, when the KubeVirt CR was read (its version is known); otherwise None."""
+    if not (capabilities.get("version") or capabilities.get("kubevirt_version")):
+        return None
+    return [str(g) for g in capabilities.get("feature_gates") or []]
 
 
 def load_provider(kube: KubeApi, name: str, namespace: str) -> Obj:
