@@ -23,6 +23,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.build
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.read import domxml_to_config
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.domxml.representation import build_representation
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.domain import memory_hotplug_refusal
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.feature_gates import effective_gates
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.translation import quantity_kib
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.vm_manifest import representation_to_vm
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_config import (
@@ -33,6 +34,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.model.vm_con
     Input,
     Lease,
     Sound,
+    VcpuPin,
     Watchdog,
 )
 
@@ -369,7 +371,9 @@ def test_carries_what_kubevirt_can_express_that_forklift_drops():
     assert domain["features"]["smm"] == {}  # secure boot needs SMM
     assert domain["memory"]["hugepages"] == {"pageSize": "1Gi"}
     assert domain["clock"]["timezone"] == "Europe/Prague"
-    assert domain["resources"]["requests"] == {"memory": "512Mi"}  # guaranteed memory; the rest is overcommitted
+    # Hugepages back all guest memory; virt-api refuses a 512Mi request below the 1Gi page (validateHugepagesMemoryRequests).
+    assert domain["resources"]["requests"] == {"memory": domain["memory"]["guest"]}
+    assert "ovirt_kubevirt.memory.guaranteed" in ids(concerns, "info")
     assert not {"ovirt_kubevirt.watchdog.model", "ovirt_kubevirt.host_device.unmapped"} & set(ids(concerns))
     assert_kubevirt_accepts(manifest)
 
@@ -590,3 +594,60 @@ def test_parts_that_need_a_feature_gate_are_critical_without_it_and_a_warning_wh
     assert not [c for c in enabled if c["id"].startswith("ovirt_kubevirt.feature_gate.")]
     _manifest, passthrough = translate(config, form="json", delivery="passthrough", feature_gates=[])
     assert "ovirt_kubevirt.feature_gate.Sidecar" in ids(passthrough, "critical")
+
+
+def test_dedicated_cpus_need_the_cpumanager_gate_and_drop_a_fractional_cpu_limit():
+    config = domxml_to_config(ENGINE.read_bytes())
+    config.cpu_tune = dataclasses.replace(config.cpu_tune, vcpu_pins=[VcpuPin(0, "2")])
+    manifest, concerns = translate(config, form="json", feature_gates=[],
+                                   scheduling={"cpu_request": {"limit_millicores": 1500}})
+    domain = manifest["spec"]["template"]["spec"]["domain"]
+    assert domain["cpu"]["dedicatedCpuPlacement"] is True
+    # validateCpuPinning admits only whole CPUs; virt-handler labels nodes cpumanager=true only with the gate.
+    assert "limits" not in domain.get("resources", {})
+    assert "ovirt_kubevirt.cpu.limit" in ids(concerns, "info")
+    (gate,) = [c for c in concerns if c["id"] == "ovirt_kubevirt.feature_gate.CPUManager"]
+    assert gate["category"] == "critical" and "never schedules" in gate["message"]
+    _manifest, enabled = translate(config, form="json", feature_gates=["CPUManager"])
+    assert "ovirt_kubevirt.feature_gate.CPUManager" not in ids(enabled)
+
+
+@pytest.mark.parametrize("arch, model, kept", [
+    ("x86_64", "i6300esb", True), ("x86_64", "diag288", False), ("s390x", "diag288", True),
+    ("s390x", "i6300esb", False), ("aarch64", "i6300esb", False),
+])
+def test_the_watchdog_model_is_one_virt_api_admits_for_the_architecture(arch, model, kept):
+    config = dataclasses.replace(domxml_to_config(ENGINE.read_bytes()), arch=arch, watchdog=Watchdog(model, "reset"))
+    manifest, concerns = translate(config, form="json")
+    spec = manifest["spec"]["template"]["spec"]
+    assert spec["architecture"] == {"x86_64": "amd64", "s390x": "s390x", "aarch64": "arm64"}[arch]
+    assert ("watchdog" in spec["domain"]["devices"]) is kept
+    assert ("ovirt_kubevirt.watchdog.model" in ids(concerns, "warning")) is not kept
+
+
+def test_an_architecture_kubevirt_does_not_run_is_critical():
+    config = dataclasses.replace(domxml_to_config(ENGINE.read_bytes()), arch="ppc64le")
+    _manifest, concerns = translate(config, form="json")
+    assert "ovirt_kubevirt.architecture.unsupported" in ids(concerns, "critical")
+
+
+@pytest.mark.parametrize("listed, disabled, release, expected", [
+    (["HostDisk"], [], (1, 8), ["HostDisk"]),
+    ([], [], (1, 9), ["DeclarativeHotplugVolumes"]),
+    ([], ["DeclarativeHotplugVolumes"], (1, 9), []),
+    (["Sidecar"], [], None, ["Sidecar"]),
+])
+def test_effective_gates_add_the_beta_gates_a_release_turns_on(listed, disabled, release, expected):
+    assert effective_gates(listed, disabled, release) == expected
+
+
+def test_hugepages_request_the_whole_guest_memory_which_must_be_whole_pages():
+    config = dataclasses.replace(domxml_to_config(ENGINE.read_bytes()), hugepage_size_kib=1048576,
+                                 memory_kib=3 * 1048576 + 2048, max_memory_kib=None)
+    manifest, concerns = translate(config, form="json")
+    assert "ovirt_kubevirt.memory.hugepages_unaligned" in ids(concerns, "critical")
+    config = dataclasses.replace(config, memory_kib=2 * 1048576)
+    manifest, concerns = translate(config, form="json")
+    domain = manifest["spec"]["template"]["spec"]["domain"]
+    assert domain["resources"]["requests"] == {"memory": "2Gi"}
+    assert "ovirt_kubevirt.memory.hugepages_unaligned" not in ids(concerns)

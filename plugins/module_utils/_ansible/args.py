@@ -14,6 +14,8 @@ from typing import Any, Dict
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients import k8s_client
+
 OVIRT_AUTH_SPEC: Dict[str, Any] = {
     "auth": {
         "type": "dict",
@@ -65,5 +67,9 @@ def connection_argument_spec() -> Dict[str, Any]:
 
 
 def k8s_params(params: Dict[str, Any]) -> Dict[str, Any]:
-    """The Kubernetes connection options out of a module's validated params."""
-    return {key: params.get(key) for key in K8S_AUTH_SPEC}
+    """The Kubernetes connection options out of a module's validated params, and how long to wait out an API
+    server that is away: the module's timeout when it has one."""
+    connection = {key: params.get(key) for key in K8S_AUTH_SPEC}
+    if params.get("timeout"):
+        connection[k8s_client.API_WAIT_KEY] = params["timeout"]
+    return connection

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import os
+import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import (
@@ -92,10 +93,23 @@ def _apply_overrides(configuration: Any, params: Dict[str, Any]) -> None:
         configuration.verify_ssl = bool(params["validate_certs"])
 
 
+# The connection parameter (not a module option) for how long to wait out an API server that is away.
+API_WAIT_KEY = "api_wait_s"
+UNAVAILABLE_WINDOW_S = 60
+# Answers of an API server that is restarting or overloaded, not of a request that is wrong.
+TRANSIENT_STATUSES = (429, 502, 503, 504)
+WAIT_BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+def untrusted_certificate(exc: BaseException) -> bool:
+    text = str(exc)
+    return "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text
+
+
 def unreachable_error(exc: BaseException, what: str) -> ApiError:
     """An error for a transport failure, telling how to fix an untrusted certificate."""
     text = str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+    if untrusted_certificate(exc):
         return ApiError(
             f"{what}: the Kubernetes API server's certificate is not trusted ({text[:300]}); pass its CA with "
             "ca_cert (K8S_AUTH_SSL_CA_CERT) or a kubeconfig that names it"
@@ -103,19 +117,35 @@ def unreachable_error(exc: BaseException, what: str) -> ApiError:
     return ApiError(f"{what}: the Kubernetes API is unreachable: {text[:500]}")
 
 
+def wait_window_s(params: Dict[str, Any]) -> float:
+    return float(params.get(API_WAIT_KEY) or UNAVAILABLE_WINDOW_S)
+
+
 def connect(params: Dict[str, Any]) -> Tuple[Any, List[str]]:
-    """A DynamicClient and the warnings its settings deserve."""
+    """A DynamicClient and the warnings its settings deserve; an API server that is away is waited for."""
     configuration = build_configuration(params)
     api_client = k8s_client_lib.ApiClient(configuration)
-    try:
-        # DynamicClient reads the server's discovery documents right away.
-        client = DynamicClient(api_client)
-    except Exception as exc:  # pylint: disable=broad-except  # urllib3, ssl and API errors alike
-        status = getattr(exc, "status", None)
-        if status:
-            raise ApiError(f"connecting to {configuration.host}: the Kubernetes API answered {status}: "
-                           f"{getattr(exc, 'reason', '')}", status=status) from exc
-        raise unreachable_error(exc, f"connecting to {configuration.host}") from exc
+    began = time.monotonic()
+    failures = 0
+    while True:
+        try:
+            # DynamicClient reads the server's discovery documents right away.
+            client = DynamicClient(api_client)
+            break
+        except Exception as exc:  # pylint: disable=broad-except  # urllib3, ssl and API errors alike
+            status = getattr(exc, "status", None)
+            waited = time.monotonic() - began
+            retry = status in TRANSIENT_STATUSES if status else not untrusted_certificate(exc)
+            if retry and waited < wait_window_s(params):
+                time.sleep(WAIT_BACKOFF_S[min(failures, len(WAIT_BACKOFF_S) - 1)])
+                failures += 1
+                continue
+            away = f" (for {waited:.0f} s)" if retry else ""
+            if status:
+                raise ApiError(f"connecting to {configuration.host}: the Kubernetes API answered {status}{away}: "
+                               f"{getattr(exc, 'reason', '')}", status=status) from exc
+            error = unreachable_error(exc, f"connecting to {configuration.host}{away}")
+            raise error from exc
     return client, connection_warnings(params)
 
 

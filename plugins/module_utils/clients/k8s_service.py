@@ -19,9 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar
 
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.k8s_client import (
+    TRANSIENT_STATUSES,
+    UNAVAILABLE_WINDOW_S,
     require_kubernetes,
     service_account_namespace,
     unreachable_error,
+    untrusted_certificate,
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.errors import (
     ApiError,
@@ -55,6 +58,14 @@ CONFLICT_RETRIES = 5
 # connection to a restarted API server is noticed.
 WATCH_WINDOW_S = 30
 RETRY_BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether the failure is one a restarting or overloaded API server gives, worth retrying for a read."""
+    if isinstance(exc, API_ERRORS):
+        status, message = _status_of(exc)
+        return status in TRANSIENT_STATUSES or (status == 500 and "etcdserver" in message)
+    return isinstance(exc, TRANSPORT_ERRORS) and not untrusted_certificate(exc)
 
 
 def _status_of(exc: BaseException) -> Tuple[Optional[int], str]:
@@ -91,10 +102,46 @@ SUBRESOURCE_ACCEPT = "application/json, */*"
 class KubeService:
     """Kubernetes reads and writes as plain dicts, with the collection's errors."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, unavailable_window_s: float = UNAVAILABLE_WINDOW_S) -> None:
         require_kubernetes()
         self.client = client
+        self.unavailable_window_s = unavailable_window_s
         self._resources: Dict[Tuple[str, str], Any] = {}
+
+    @property
+    def host(self) -> str:
+        configuration = getattr(getattr(self.client, "client", None), "configuration", None)
+        return str(getattr(configuration, "host", "") or "the Kubernetes API")
+
+    def _unavailable(self, what: str, exc: BaseException, waited_s: float) -> ApiError:
+        error = translate(exc, what)
+        status = getattr(error, "details", {}).get("status")
+        return ApiError(f"{error}; the API server at {self.host} stayed unavailable for {waited_s:.0f} s "
+                        "(restarting or overloaded?)", status=status)
+
+    def _read(self, what: str, call: Callable[[], T]) -> T:
+        """``call``, retried with backoff while the API server answers as a restarting one does."""
+        began = time.monotonic()
+        deadline = began + self.unavailable_window_s
+        failures = 0
+        while True:
+            try:
+                return call()
+            except ANY_ERRORS as exc:
+                if not transient(exc):
+                    raise translate(exc, what) from exc
+                if time.monotonic() >= deadline:
+                    raise self._unavailable(what, exc, time.monotonic() - began) from exc
+            failures = _backoff(failures, deadline)
+
+    def _ready(self) -> Optional[bool]:
+        """Whether the API server says it is ready (/readyz); None when it will not say."""
+        try:
+            self.client.request("GET", "/readyz", serialize=False, header_params={"Accept": "text/plain, */*"})
+        except ANY_ERRORS as exc:
+            status = getattr(exc, "status", None)
+            return None if status in (401, 403, 404) else False
+        return True
 
     def token_namespace(self) -> Optional[str]:
         """The ServiceAccount namespace of the client's token, where a namespace-scoped token may read."""
@@ -103,16 +150,32 @@ class KubeService:
     # -- discovery ---------------------------------------------------------
     def resource(self, api_version: str, kind: str) -> Any:
         key = (api_version, kind)
-        if key not in self._resources:
+        if key in self._resources:
+            return self._resources[key]
+        what = f"discovering {kind} {api_version}"
+        began = time.monotonic()
+        deadline = began + self.unavailable_window_s
+        failures = 0
+        while True:
             try:
                 self._resources[key] = self.client.resources.get(api_version=api_version, kind=kind)
+                return self._resources[key]
             except ResourceNotFoundError as exc:
-                raise NotFoundError(
-                    f"the Kubernetes API serves no {kind} in {api_version}; is the CRD (or API group) installed?"
-                ) from exc
+                # A server that is starting serves partial discovery until its CRD informers sync, and says so
+                # in /readyz; only a ready server (or one that will not tell) that lacks the kind lacks it.
+                if self._ready() is not False:
+                    raise NotFoundError(
+                        f"the Kubernetes API serves no {kind} in {api_version}; is the CRD (or API group) installed?"
+                    ) from exc
+                if time.monotonic() >= deadline:
+                    raise ApiError(f"{what}: the API server at {self.host} was not ready for "
+                                   f"{time.monotonic() - began:.0f} s (/readyz), and its discovery lacks {kind}") from exc
             except ANY_ERRORS as exc:
-                raise translate(exc, f"discovering {kind} {api_version}") from exc
-        return self._resources[key]
+                if not transient(exc):
+                    raise translate(exc, what) from exc
+                if time.monotonic() >= deadline:
+                    raise self._unavailable(what, exc, time.monotonic() - began) from exc
+            failures = _backoff(failures, deadline)
 
     def has_resource(self, api_version: str, kind: str) -> bool:
         try:
@@ -142,23 +205,23 @@ class KubeService:
     # -- reads -------------------------------------------------------------
     def get(self, api_version: str, kind: str, name: str, namespace: Optional[str] = None) -> Optional[Obj]:
         """The object, or None when it does not exist."""
-        try:
-            return _to_dict(self.resource(api_version, kind).get(name=name, namespace=namespace))
-        except API_ERRORS as exc:
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise translate(exc, f"reading {kind} {_ref(name, namespace)}") from exc
-        except TRANSPORT_ERRORS as exc:
-            raise translate(exc, f"reading {kind} {_ref(name, namespace)}") from exc
+        resource = self.resource(api_version, kind)
+
+        def call() -> Optional[Obj]:
+            try:
+                return _to_dict(resource.get(name=name, namespace=namespace))
+            except API_ERRORS as exc:
+                if getattr(exc, "status", None) == 404:
+                    return None
+                raise
+        return self._read(f"reading {kind} {_ref(name, namespace)}", call)
 
     def list(self, api_version: str, kind: str, namespace: Optional[str] = None,
              label_selector: Optional[str] = None, field_selector: Optional[str] = None) -> Tuple[List[Obj], str]:
         """Every matching object and the list's resourceVersion (to watch from)."""
-        try:
-            result = _to_dict(self.resource(api_version, kind).get(
-                namespace=namespace, label_selector=label_selector, field_selector=field_selector))
-        except ANY_ERRORS as exc:
-            raise translate(exc, f"listing {kind} in {namespace or 'all namespaces'}") from exc
+        resource = self.resource(api_version, kind)
+        result = self._read(f"listing {kind} in {namespace or 'all namespaces'}", lambda: _to_dict(resource.get(
+            namespace=namespace, label_selector=label_selector, field_selector=field_selector)))
         return result.get("items") or [], (result.get("metadata") or {}).get("resourceVersion", "")
 
     # -- writes ------------------------------------------------------------

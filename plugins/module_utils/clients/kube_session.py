@@ -15,7 +15,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.clients.sess
 def connect_kube(session: Session, k8s: Params) -> None:
     """Add the Kubernetes service and its connection warnings to the session."""
     client, warnings = k8s_client.connect(k8s or {})
-    session.kube_service = KubeService(client)
+    session.kube_service = KubeService(client, unavailable_window_s=k8s_client.wait_window_s(k8s or {}))
     session.warnings += warnings
 
 

@@ -12,6 +12,8 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.dev
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.translation import TranslationBase
 
 WATCHDOG_ACTIONS = {"reset": "reset", "poweroff": "poweroff", "shutdown": "shutdown"}
+# The watchdog models virt-api admits per architecture (webhooks/amd64.go, s390x.go, arm64.go validateWatchdog*).
+WATCHDOG_MODELS = {"x86_64": ("i6300esb",), "s390x": ("diag288",), "aarch64": ()}
 
 
 class DevicesPart(TranslationBase):
@@ -70,10 +72,12 @@ class DevicesPart(TranslationBase):
         watchdog = self.config.watchdog
         if watchdog is None:
             return None
-        if watchdog.model not in ("i6300esb", "diag288"):
+        offered = WATCHDOG_MODELS.get(self.config.arch, ())
+        if watchdog.model not in offered:
             self.concerns.add(
                 "watchdog.model", "warning",
-                f"Watchdog model {watchdog.model} is not offered by KubeVirt (i6300esb, diag288); it is dropped.",
+                f"Watchdog model {watchdog.model} is not offered by KubeVirt on {self.config.arch} "
+                f"({', '.join(offered) or 'no watchdog'}); it is dropped.",
                 kept_by_domxml=True,
             )
             return None

@@ -26,6 +26,8 @@ TICK_POLICIES = ("delay", "catchup", "merge", "discard")
 # virt-api's memory-hotplug rules (pkg/liveupdate/memory/memory.go, ValidateLiveUpdateMemory, v1.6 to v1.9),
 # checked on every VM with maxGuest under the LiveUpdate rollout strategy, the default from v1.6.
 HOTPLUG_MIN_GUEST_KIB = 1024 * 1024
+# libvirt's arch to KubeVirt's spec.architecture; virt-api refuses any other (vmi-create-admitter.go, per-arch settings).
+KUBEVIRT_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "s390x": "s390x"}
 HOTPLUG_BLOCK_KIB = 2 * 1024
 HOTPLUG_1G_HUGEPAGES_BLOCK_KIB = 1024 * 1024
 
@@ -84,7 +86,7 @@ class DomainPart(TranslationBase):
         machine = self.machine_type()
         if machine:
             domain["machine"] = {"type": machine}
-        resources = self.resources()
+        resources = self.resources(cpu, domain["memory"])
         if resources:
             domain["resources"] = resources
         if c.io_threads:
@@ -187,6 +189,12 @@ class DomainPart(TranslationBase):
                 )
         if hugepage:
             memory["hugepages"] = {"pageSize": quantity_kib(hugepage)}
+            if c.memory_kib % hugepage:
+                self.concerns.add(
+                    "memory.hugepages_unaligned", "critical",
+                    f"The memory ({quantity_kib(c.memory_kib)}) is not a whole number of its {quantity_kib(hugepage)} "
+                    "hugepages, and virt-api refuses that. Make the memory a multiple of the page size in oVirt.",
+                )
         if c.current_memory_kib is not None and c.current_memory_kib != c.memory_kib:
             self.concerns.add(
                 "memory.balloon_target", "info",
@@ -194,17 +202,46 @@ class DomainPart(TranslationBase):
             )
         return memory
 
-    def resources(self) -> Dict[str, Any]:
+    def resources(self, cpu: Mapping[str, Any], memory: Mapping[str, Any]) -> Dict[str, Any]:
         resources: Dict[str, Any] = {}
-        memory = self.scheduling.get("memory_request") or {}
-        guaranteed = memory.get("guaranteed_kib")
-        if guaranteed and guaranteed < self.config.memory_kib:
+        request = self.scheduling.get("memory_request") or {}
+        guaranteed = request.get("guaranteed_kib")
+        if "hugepages" in memory:
+            # Hugepages back all the guest memory and cannot be overcommitted. virt-api checks the request against
+            # the page size, and v1.6 and v1.7 read only the request (validateHugepagesMemoryRequests), so state it.
+            resources["requests"] = {"memory": quantity_kib(self.config.memory_kib)}
+            if guaranteed and guaranteed < self.config.memory_kib:
+                self.concerns.add(
+                    "memory.guaranteed", "info",
+                    f"The guaranteed memory ({quantity_kib(guaranteed)}) is not carried: hugepages reserve all "
+                    f"{quantity_kib(self.config.memory_kib)} of the guest memory.",
+                )
+        elif guaranteed and guaranteed < self.config.memory_kib:
             # Kubernetes requests are what oVirt calls guaranteed memory: the rest is overcommitted.
             resources["requests"] = {"memory": quantity_kib(guaranteed)}
         limit = (self.scheduling.get("cpu_request") or {}).get("limit_millicores")
         if limit:
-            resources["limits"] = {"cpu": f"{limit}m"}
+            if cpu.get("dedicatedCpuPlacement"):
+                # With dedicated CPUs virt-api admits only whole CPUs, one per vCPU (validateCpuPinning).
+                self.concerns.add(
+                    "cpu.limit", "info",
+                    f"The CPU limit ({limit}m) is not carried: with dedicated placement each vCPU has a whole host CPU.",
+                )
+            else:
+                resources["limits"] = {"cpu": f"{limit}m"}
         return resources
+
+    def architecture(self) -> str:
+        """KubeVirt's name for the VM's architecture; stated, so a cluster with another default does not change it."""
+        arch = self.config.arch
+        if arch in KUBEVIRT_ARCHITECTURES:
+            return KUBEVIRT_ARCHITECTURES[arch]
+        self.concerns.add(
+            "architecture.unsupported", "critical",
+            f"The VM's architecture {arch} is not one KubeVirt runs ({', '.join(sorted(KUBEVIRT_ARCHITECTURES))}); "
+            "virt-api refuses it. Keep the VM in a legacy cluster.",
+        )
+        return arch
 
     def machine_type(self) -> Optional[str]:
         machine = self.config.machine_type

@@ -137,7 +137,7 @@ class _Translation(DomainPart, DevicesPart, DisksPart, InterfacesPart, Placement
         disks, volumes = self.disks()
         interfaces, networks = self.interfaces()
         devices = self.devices(disks, interfaces)
-        template_spec: Dict[str, Any] = {"domain": self.domain(devices)}
+        template_spec: Dict[str, Any] = {"architecture": self.architecture(), "domain": self.domain(devices)}
         if networks:
             template_spec["networks"] = networks
         if volumes:
@@ -159,18 +159,18 @@ class _Translation(DomainPart, DevicesPart, DisksPart, InterfacesPart, Placement
 
     def gate_concerns(self, manifest: Mapping[str, Any]) -> None:
         """A concern for each feature gate the manifest needs and the cluster is not known to have."""
-        for gate, what in needed_gates(manifest):
+        for gated in needed_gates(manifest):
             if self.feature_gates is None:
                 self.concerns.add(
-                    f"feature_gate.{gate}", "warning",
-                    f"The VM uses {what}, which KubeVirt admits only with the {gate} feature gate (off by default); "
-                    f"the cluster's gates are not known here. Check that it is on, or {HOW_TO_ENABLE}.",
+                    f"feature_gate.{gated.gate}", "warning",
+                    f"The VM uses {gated.what}, which KubeVirt supports only with the {gated.gate} feature gate (off "
+                    f"by default); the cluster's gates are not known here. Check that it is on, or {HOW_TO_ENABLE}.",
                 )
-            elif gate not in self.feature_gates:
+            elif gated.gate not in self.feature_gates:
                 self.concerns.add(
-                    f"feature_gate.{gate}", "critical",
-                    f"The VM uses {what}, and virt-api refuses it: the cluster's KubeVirt has no {gate} feature gate. "
-                    f"To run it so, {HOW_TO_ENABLE}; otherwise change the maps so it does without.",
+                    f"feature_gate.{gated.gate}", "critical",
+                    f"The VM uses {gated.what}, and the cluster's KubeVirt has no {gated.gate} feature gate, so "
+                    f"{gated.without}. To run it so, {HOW_TO_ENABLE}; otherwise {gated.alternative}.",
                 )
 
     def kubernetes_vm_name(self, name: Optional[str]) -> str:

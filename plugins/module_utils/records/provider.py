@@ -34,6 +34,7 @@ from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.error
 )
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.kubevirt_api import KUBEVIRT_API
 from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.common.services import KubeApi
+from ansible_collections.ovirt_kubevirt.bridge.plugins.module_utils.kubevirt.feature_gates import effective_gates
 
 Obj = Dict[str, Any]
 
@@ -166,8 +167,9 @@ def build_capabilities(version: Obj, crds: Dict[str, bool], subresources: Sequen
         spec = kubevirt_cr.get("spec") or {}
         configuration = spec.get("configuration") or {}
         developer = configuration.get("developerConfiguration") or {}
-        feature_gates = sorted(str(g) for g in developer.get("featureGates") or [])
         release = kubevirt_release(kubevirt_version)
+        feature_gates = effective_gates(developer.get("featureGates") or [], developer.get("disabledFeatureGates") or [],
+                                        release)
         rollout = configuration.get("vmRolloutStrategy") or (
             None if release is None else "LiveUpdate" if release >= LIVE_UPDATE_DEFAULT_FROM else "Stage")
         update_methods = [str(m) for m in (spec.get("workloadUpdateStrategy") or {}).get("workloadUpdateMethods") or []]
