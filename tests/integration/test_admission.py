@@ -178,8 +178,8 @@ def admitted(lab: Lab, manifest: dict[str, Any]) -> tuple[bool, str]:
     return proc.returncode == 0, (proc.stderr or proc.stdout).strip()
 
 
-def test_every_refusal_is_predicted_and_every_unconcerned_vm_is_admitted(real_lab: tuple[Lab, list[str]],
-                                                                        tmp_path: Path) -> None:
+def test_every_refusal_is_predicted_and_every_unconcerned_vm_is_admitted(
+        real_lab: tuple[Lab, list[str]], tmp_path: Path) -> None:
     lab, gates = real_lab
     outcomes = {}
     for name, found in representations(lab, tmp_path, gates).items():
